@@ -1,0 +1,13 @@
+"""``firewatch`` command line.  Each area registers its commands in its own module."""
+
+from __future__ import annotations
+
+from firewatch.cli import core  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
+from firewatch.cli.app import ExitCode, app
+
+__all__ = ["ExitCode", "app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Publishing: exports, maps, bulletins and seasonal analysis."""

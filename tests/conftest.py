@@ -1,0 +1,52 @@
+"""Shared fixtures.  Under FIREWATCH_STRICT=1 (CI) a skipped test fails the run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from firewatch.config import Settings
+from firewatch.store import connect, upgrade
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+SAMPLES = ROOT / "firewatch" / "data" / "samples"
+
+STRICT = os.environ.get("FIREWATCH_STRICT") == "1"
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    # Turn skips into failures in strict mode: a skipped test in CI is a defect.
+    if STRICT and call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
+        call.excinfo = pytest.ExceptionInfo.from_exception(  # type: ignore[assignment]
+            AssertionError(f"skipped under FIREWATCH_STRICT=1: {call.excinfo.value}")
+        )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a test: a fresh SQLite store in ``tmp_path``, bundled boundaries."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'firewatch.db'}", output_dir=tmp_path / "out"
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """A migrated, empty store."""
+    eng = connect(settings.database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Folder for test artifacts (screenshots, rendered pages) kept after the run."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
