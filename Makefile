@@ -57,7 +57,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: system-test $(STAMP)
-	FIREWATCH_STRICT=$${FIREWATCH_STRICT:-1} $(BIN)/pytest -n 2 --dist loadfile -q
+	@url=$$(./.ci/postgis-up) && \
+	FIREWATCH_TEST_POSTGIS_URL=$$url FIREWATCH_STRICT=$${FIREWATCH_STRICT:-1} \
+	  $(BIN)/pytest -n 2 --dist loadfile -q
 
 test: lint typecheck unit
 

@@ -50,3 +50,33 @@ def artifacts() -> Path:
     """Folder for test artifacts (screenshots, rendered pages) kept after the run."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def postgis_url() -> Iterator[str]:
+    """A fresh PostGIS database (from the template made by ``.ci/postgis-up``), dropped after.
+
+    ``make test`` starts PostgreSQL and sets FIREWATCH_TEST_POSTGIS_URL; without it the test is
+    skipped, which FIREWATCH_STRICT=1 turns into a failure.
+    """
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    template = os.environ.get("FIREWATCH_TEST_POSTGIS_URL")
+    if not template:
+        pytest.skip(
+            "no PostGIS: run `make test` or set FIREWATCH_TEST_POSTGIS_URL (.ci/postgis-up)"
+        )
+    base = make_url(template)
+    name = f"fw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
