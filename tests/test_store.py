@@ -140,7 +140,7 @@ def test_quarantine_is_recorded_with_file_line_reason(engine) -> None:  # type: 
 def test_failed_run_leaves_nothing_behind(engine) -> None:  # type: ignore[no-untyped-def]
     frame = _frame(ROWS)
     frame.loc[2, "acq_time_utc"] = pd.NaT  # NOT NULL column: the insert fails mid-run
-    with pytest.raises(Exception, match="(?i)not.null"):
+    with pytest.raises(Exception, match=r"(?i)not.null"):
         _store(engine, frame)
     with engine.connect() as conn:
         for model in (Detection, IngestRun, QuarantinedRow):
