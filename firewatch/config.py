@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from firewatch.dispatch.settings import NotifySettings, ReviewSettings
+
 __all__ = ["BanPeriod", "Region", "Settings", "load_settings"]
 
 #: The project's top level (beside the package): where bundled boundaries/grids/models live.
@@ -104,6 +106,9 @@ class Settings(BaseSettings):
 
     ban_periods: list[BanPeriod] = Field(default_factory=_default_periods)
     tianditu_key: SecretStr | None = None
+    #: Review app and dispatch (deadlines, cookies, schedule) and notifications (SMTP, webhooks).
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from firewatch.dispatch import models as _review_models  # noqa: F401  (review app)
 from firewatch.store.models import Base
 
 target_metadata = Base.metadata
