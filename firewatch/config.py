@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from firewatch.dispatch.settings import NotifySettings, ReviewSettings
+from firewatch.publish.season.settings import SeasonSettings
 
 __all__ = ["BanPeriod", "Region", "Settings", "load_settings"]
 
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     #: Review app and dispatch (deadlines, cookies, schedule) and notifications (SMTP, webhooks).
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    #: Seasonal analysis: cubes, FRE and dry matter, straw utilization, Sentinel-2 burn scars.
+    season: SeasonSettings = Field(default_factory=SeasonSettings)
 
     @classmethod
     def settings_customise_sources(
