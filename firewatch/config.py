@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from firewatch.classify.settings import ClassifySettings
 from firewatch.dispatch.settings import NotifySettings, ReviewSettings
 from firewatch.publish.season.settings import SeasonSettings
 
@@ -110,6 +111,8 @@ class Settings(BaseSettings):
     #: Review app and dispatch (deadlines, cookies, schedule) and notifications (SMTP, webhooks).
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    #: False-positive classifier: model, industrial registry, optional land-cover raster.
+    classify: ClassifySettings = Field(default_factory=ClassifySettings)
     #: Seasonal analysis: cubes, FRE and dry matter, straw utilization, Sentinel-2 burn scars.
     season: SeasonSettings = Field(default_factory=SeasonSettings)
 
