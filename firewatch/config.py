@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from firewatch.classify.settings import ClassifySettings
 from firewatch.dispatch.settings import NotifySettings, ReviewSettings
+from firewatch.publish.bulletin.settings import BulletinSettings
 from firewatch.publish.season.settings import SeasonSettings
 
 __all__ = ["BanPeriod", "Region", "Settings", "load_settings"]
@@ -111,6 +112,8 @@ class Settings(BaseSettings):
     #: Review app and dispatch (deadlines, cookies, schedule) and notifications (SMTP, webhooks).
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    #: Daily bulletins and period reports: thresholds for excluded/doubtful points, formats.
+    bulletin: BulletinSettings = Field(default_factory=BulletinSettings)
     #: False-positive classifier: model, industrial registry, optional land-cover raster.
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
     #: Seasonal analysis: cubes, FRE and dry matter, straw utilization, Sentinel-2 burn scars.

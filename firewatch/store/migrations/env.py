@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import firewatch.publish.bulletin.models  # noqa: F401  (bulletin: ingest_coverage)
 from firewatch.dispatch import models as _review_models  # noqa: F401  (review app)
 from firewatch.store.models import Base
 
