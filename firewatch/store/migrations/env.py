@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import firewatch.publish.bulletin.models  # noqa: F401  (bulletin: ingest_coverage)
+from firewatch.classify import models as _classify_models  # noqa: F401  (classifier)
 from firewatch.dispatch import models as _review_models  # noqa: F401  (review app)
 from firewatch.store.models import Base
 
