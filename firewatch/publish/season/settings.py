@@ -60,9 +60,9 @@ class DiurnalCycle(BaseModel):
     Ellicott et al. (2009).  The values are assumptions (see ``docs/season.md``).
     """
 
-    peak_hour: float = Field(13.5, ge=0, le=24)
-    sigma_h: float = Field(1.5, gt=0, le=12)
-    baseline: float = Field(0.05, ge=0, le=1)
+    peak_hour: float = Field(default=13.5, ge=0, le=24)
+    sigma_h: float = Field(default=2.0, gt=0, le=12)
+    baseline: float = Field(default=0.05, ge=0, le=1)
 
 
 class CropCoefficients(BaseModel):
@@ -117,45 +117,50 @@ class SentinelSettings(BaseModel):
     )
     #: Burn-scar results (and the rasters they came from) are kept here, keyed by request.
     cache_dir: Path = Path("out/sentinel-cache")
-    resolution_m: float = Field(10.0, gt=0)
+    resolution_m: float = Field(default=10.0, gt=0)
     #: Margin around an event's detections: a 375 m VIIRS pixel is larger than many fields.
-    buffer_m: float = Field(400.0, ge=0)
+    buffer_m: float = Field(default=400.0, ge=0)
     #: Search windows for the pre-fire and post-fire scenes (days before the first / after the
     #: last detection).
-    pre_days: int = Field(30, ge=1)
-    post_days: int = Field(20, ge=1)
-    max_cloud_pct: float = Field(40.0, ge=0, le=100)
+    pre_days: int = Field(default=30, ge=1)
+    post_days: int = Field(default=20, ge=1)
+    max_cloud_pct: float = Field(default=40.0, ge=0, le=100)
     #: dNBR above which a pixel counts as burned.  Key & Benson class breaks: 0.10 low, 0.27
     #: moderate-low, 0.44 moderate-high, 0.66 high severity.  In cropland the low class overlaps
     #: with harvest and tillage changes, so the default counts moderate-low and above.
     dnbr_threshold: float = 0.27
     #: Below this share of clear pixels in the window the result is "inconclusive".
-    min_valid_fraction: float = Field(0.5, ge=0, le=1)
+    min_valid_fraction: float = Field(default=0.5, ge=0, le=1)
     #: A scar must be at least this large to confirm an event.
-    min_burned_ha: float = Field(1.0, ge=0)
-    timeout_s: float = Field(60.0, gt=0)
-    retries: int = Field(2, ge=0)
+    min_burned_ha: float = Field(default=1.0, ge=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=2, ge=0)
 
 
 class SeasonSettings(BaseModel):
     """Seasonal cubes, fire events, FRE and dry matter, straw utilization, burn scars."""
 
     #: Cell size of the (date × y × x) cube, degrees.
-    grid_resolution_deg: float = Field(0.05, gt=0, le=5)
+    grid_resolution_deg: float = Field(default=0.05, gt=0, le=5)
     #: Detections closer than this (and no more than ``event_gap_days`` apart) form one event.
-    event_distance_km: float = Field(1.0, gt=0)
-    event_gap_days: int = Field(1, ge=0)
+    event_distance_km: float = Field(default=1.0, gt=0)
+    event_gap_days: int = Field(default=1, ge=0)
     #: Detections of one satellite less than this apart in time belong to the same overpass.
-    overpass_gap_minutes: float = Field(20.0, gt=0)
+    overpass_gap_minutes: float = Field(default=20.0, gt=0)
     #: Diurnal FRP cycle for daytime detections: central assumption and the two ends of the
     #: range (the low end has the narrowest, baseline-free cycle).
     diurnal: DiurnalCycle = Field(default_factory=DiurnalCycle)
-    diurnal_low: DiurnalCycle = Field(
-        default_factory=lambda: DiurnalCycle(peak_hour=13.5, sigma_h=1.0, baseline=0.0)
+    #: Two more cycles that bracket the central one; the range of an estimate is the smallest and
+    #: the largest of the three (which cycle gives which depends on the time of day).
+    diurnal_alternatives: list[DiurnalCycle] = Field(
+        default_factory=lambda: [
+            DiurnalCycle(peak_hour=13.5, sigma_h=1.5, baseline=0.0),
+            DiurnalCycle(peak_hour=13.5, sigma_h=3.0, baseline=0.10),
+        ]
     )
-    diurnal_high: DiurnalCycle = Field(
-        default_factory=lambda: DiurnalCycle(peak_hour=13.5, sigma_h=2.5, baseline=0.10)
-    )
+    #: One observation never stands for more than this many hours at its observed FRP: it guards
+    #: against inverting the cycle's thin tails far from the peak (early or late detections).
+    max_hours_per_observation: float = Field(default=24.0, gt=0)
     #: Night detections are not scaled by the diurnal cycle (its night tail is too thin to invert);
     #: they are taken to burn for this many hours at the observed FRP: (low, central, high).
     night_hours: tuple[float, float, float] = (0.5, 1.0, 2.0)
@@ -163,9 +168,9 @@ class SeasonSettings(BaseModel):
     #: 0.368 ± 0.015.
     dry_matter_kg_per_mj: tuple[float, float, float] = (0.353, 0.368, 0.383)
     #: Moisture of straw as counted by the ledger (air-dry weight); FRE gives dry matter.
-    straw_moisture: float = Field(0.15, ge=0, lt=1)
+    straw_moisture: float = Field(default=0.15, ge=0, lt=1)
     #: The province's straw utilization target (air-quality plan: at least 95% by 2025).
-    utilization_target: float = Field(0.95, gt=0, le=1)
+    utilization_target: float = Field(default=0.95, gt=0, le=1)
     #: Only detections of these classifier classes count as burned straw when the frame has an
     #: ``fp_class`` column (otherwise every detection counts, and the report says so).
     straw_classes: list[str] = Field(default_factory=lambda: ["straw"])
