@@ -9,7 +9,7 @@ refuses to update or delete audit rows (triggers created by migration ``0004_rev
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from typing import Final, cast
 
 from sqlalchemy import (
     Boolean,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "ReviewUser",
     "Verdict",
     "VerdictPhoto",
+    "table",
 ]
 
 #: Roles of accounts.  ``village_member`` (网格员) works one village cell; ``field_chief`` (田长)
@@ -211,3 +213,8 @@ class Notification(Base):
         UniqueConstraint("event_key", "channel", "target", name="uq_notifications_event"),
         Index("ix_notifications_status", "status"),
     )
+
+
+def table(model: type[Base]) -> Table:
+    """The :class:`~sqlalchemy.Table` of a model (typed, for Core statements)."""
+    return cast(Table, model.__table__)
