@@ -1,4 +1,4 @@
-"""Read NASA FIRMS active-fire files (CSV/TXT, zipped CSV, shapefile) into canonical records.
+"""Read NASA FIRMS active-fire files (CSV/TXT, gzip, zip, shapefile) into canonical records.
 
 Every real-world variant seen in the project's data loads: MODIS C6/C6.1 and VIIRS 375 m, NRT and
 standard (archive) files, with or without ``type``/``instrument`` columns, ``HHMM``/``HH:MM``/
@@ -16,6 +16,7 @@ per *distinct* value, not once per row.  Python loops run only over quarantined 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import io
 import logging
@@ -353,6 +354,15 @@ def read_firms_bytes(
         raise ValueError(f"unknown FIRMS product {product!r}; expected one of {PRODUCTS}")
     if raw[:4] == b"PK\x03\x04":
         return _read_zip(raw, origin=origin, product=product, bbox=bbox)
+    if raw[:2] == b"\x1f\x8b":
+        # A gzipped CSV (people compress the large global files): hash what was given.
+        try:
+            text = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise FirmsFormatError(f"damaged gzip data: {exc}", origin=origin) from None
+        read = _read_csv_bytes(text, origin=origin, product=product, bbox=bbox)
+        read.sha256 = hashlib.sha256(raw).hexdigest()
+        return read
     return _read_csv_bytes(raw, origin=origin, product=product, bbox=bbox)
 
 
@@ -423,8 +433,6 @@ def _sniff(raw: bytes, origin: str) -> None:
         )
     if b"\x00" in head:
         raise FirmsFormatError("binary data (NUL bytes), not a FIRMS CSV text file", origin=origin)
-    if head[:2] == b"\x1f\x8b":
-        raise FirmsFormatError("gzip-compressed data: decompress it first", origin=origin)
     stripped = head.lstrip(b" \t\r\n\xef\xbb\xbf").lower()
     if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
         title = re.search(rb"<title>(.*?)</title>", head, re.I | re.S)
@@ -1240,15 +1248,21 @@ def _validate(
     if not good.any():
         return empty_frame(), quarantined, outside, 0
     minute = dates.value[codes["acq_date"]] * 1440 + times.value[codes["acq_time"]]
-    hashes = detection_hash(instrument, sat_c, minute, lat, lon)
-    # Keep the first row of each detection id (repeats in one input are dropped and counted).
-    first = good.copy()
-    g_idx = np.flatnonzero(good)
-    repeat = pd.Index(hashes[g_idx]).duplicated()
+    # Hash the good rows only (bad ones may hold NaN coordinates), then keep the first row of
+    # each detection id: repeats inside one input are dropped and counted.
+    g = None if good.all() else np.flatnonzero(good)
+
+    def good_rows(a: np.ndarray) -> np.ndarray:
+        return a if g is None else a[g]
+
+    hashes = detection_hash(
+        good_rows(instrument), good_rows(sat_c), good_rows(minute), good_rows(lat), good_rows(lon)
+    )
+    repeat = pd.Index(hashes).duplicated()
     repeats = int(repeat.sum())
     if repeats:
-        first[g_idx[repeat]] = False
-    g = None if first.all() else np.flatnonzero(first)
+        hashes = hashes[~repeat]
+        g = np.flatnonzero(good)[~repeat]
 
     def pick(a: np.ndarray) -> np.ndarray:
         return a if g is None else a[g]
@@ -1263,7 +1277,7 @@ def _validate(
     lines = part.lines if sel is None else part.lines[sel]
     count = len(minute)
     data: dict[str, Any] = {
-        "detection_id": hex_ids(pick(hashes)),
+        "detection_id": hex_ids(hashes),
         "product": _PRODUCT_TABLE[pick(product_code)]
         if product is None
         else np.full(count, product, dtype=object),
