@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from firewatch.cli import core  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
+from firewatch.cli import (
+    core,  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
+    season,  # noqa: F401  (season)
+)
 from firewatch.cli.app import ExitCode, app
 
 __all__ = ["ExitCode", "app", "main"]
