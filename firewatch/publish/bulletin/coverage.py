@@ -32,7 +32,7 @@ from pathlib import PurePath
 from typing import Literal
 
 import pandas as pd
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, delete, func, insert, inspect, select
 
 from firewatch.schema import BEIJING_TZ
 from firewatch.store.models import Detection, IngestRun
@@ -196,24 +196,21 @@ def record_coverage(
     from firewatch.publish.bulletin.models import IngestCoverage
 
     iv = coverage_intervals(frame, origin=origin, requested=requested)
-    table = IngestCoverage.__table__
+    records = [
+        {
+            "run_id": run_id,
+            "product": r["product"],
+            "start_utc": pd.Timestamp(r["start_utc"]).to_pydatetime(),
+            "end_utc": pd.Timestamp(r["end_utc"]).to_pydatetime(),
+            "basis": r["basis"],
+            "rows": int(r["rows"]),
+        }
+        for r in iv.to_dict("records")
+    ]
     with engine.begin() as conn:
-        conn.execute(table.delete().where(table.c.run_id == run_id))
-        if len(iv):
-            conn.execute(
-                table.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "product": r.product,
-                        "start_utc": r.start_utc.to_pydatetime(),
-                        "end_utc": r.end_utc.to_pydatetime(),
-                        "basis": r.basis,
-                        "rows": int(r.rows),
-                    }
-                    for r in iv.itertuples()
-                ],
-            )
+        conn.execute(delete(IngestCoverage).where(IngestCoverage.run_id == run_id))
+        if records:
+            conn.execute(insert(IngestCoverage), records)
     log.debug("run %d covers %d interval(s)", run_id, len(iv))
     return iv
 
@@ -374,17 +371,12 @@ def day_statuses(
     cov = load_coverage(engine) if coverage is None else coverage
     good = cov[cov["status"].isin(_GOOD)]
     bad = cov[cov["status"].isin(_FAILED)]
-    data_first = good["start_utc"].min() if len(good) else None
-    data_last = good["end_utc"].max() if len(good) else None
+    data_first = pd.Timestamp(good["start_utc"].min()).tz_convert(BEIJING_TZ) if len(good) else None
+    data_last = pd.Timestamp(good["end_utc"].max()).tz_convert(BEIJING_TZ) if len(good) else None
     out: dict[dt.date, DayStatus] = {}
     for day in days:
         lo, hi = _day_bounds(day)
         n = int(points.get(day, 0))
-        common = {
-            "day": day,
-            "data_first": None if data_first is None else data_first.tz_convert(BEIJING_TZ),
-            "data_last": None if data_last is None else data_last.tz_convert(BEIJING_TZ),
-        }
         covered: list[list[pd.Timestamp]] = []
         products: tuple[str, ...] = ()
         if len(good):
@@ -396,11 +388,17 @@ def day_statuses(
             products = tuple(sorted({p for p in hit["product"].dropna()}))
         failed = bad[(bad["start_utc"] < hi) & (bad["end_utc"] > lo)]
         failures = tuple(
-            dict.fromkeys(f"{r.origin}: {r.message or r.status}" for r in failed.itertuples())
+            dict.fromkeys(
+                f"{o}: {m or st}"
+                for o, m, st in zip(
+                    failed["origin"], failed["message"], failed["status"], strict=True
+                )
+            )
         )
         spans = tuple((s, e) for s, e in covered)
+        kind: DayKind
         if n > 0:
-            kind: DayKind = "points"
+            kind = "points"
         elif covered:
             kind = "no_points"
         elif failures or (
@@ -410,7 +408,14 @@ def day_statuses(
         else:
             kind = "not_ingested"
         out[day] = DayStatus(
-            kind=kind, points=n, covered=spans, products=products, failures=failures, **common
+            day=day,
+            kind=kind,
+            points=n,
+            covered=spans,
+            products=products,
+            failures=failures,
+            data_first=data_first,
+            data_last=data_last,
         )
     return out
 

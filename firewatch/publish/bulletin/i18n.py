@@ -33,8 +33,14 @@ _MONTHS = (
 #: key -> (Chinese, English); ``{name}`` placeholders are filled by :func:`tr`.
 STRINGS: dict[str, tuple[str, str]] = {
     # titles and editions
-    "title_daily": ("{region}秸秆焚烧火点卫星监测日报", "{region}: daily satellite fire-point bulletin"),
-    "title_week": ("{region}秸秆焚烧火点卫星监测周报", "{region}: weekly satellite fire-point report"),
+    "title_daily": (
+        "{region}秸秆焚烧火点卫星监测日报",
+        "{region}: daily satellite fire-point bulletin",
+    ),
+    "title_week": (
+        "{region}秸秆焚烧火点卫星监测周报",
+        "{region}: weekly satellite fire-point report",
+    ),
     "title_period": (
         "{region}{period}秸秆焚烧火点卫星监测报告",
         "{region}: satellite fire-point report, {period}",

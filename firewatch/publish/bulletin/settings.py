@@ -8,6 +8,8 @@ bulletin with its reason.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 __all__ = ["BulletinSettings"]
@@ -25,9 +27,9 @@ class BulletinSettings(BaseModel):
     region_en: str = "Heilongjiang Province"
     #: A point the classifier puts below this probability of straw burning (and in a class other
     #: than straw) is excluded from the count and listed with the classifier's explanation.
-    exclude_below: float = Field(0.1, ge=0.0, le=1.0)
+    exclude_below: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
     #: A counted point below this probability is listed as doubtful (存疑), pending a site check.
-    flag_below: float = Field(0.5, ge=0.0, le=1.0)
+    flag_below: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     #: Site-check verdicts that exclude a point from the count.
     exclude_verdicts: list[str] = Field(default_factory=lambda: ["industrial", "nothing_found"])
     #: FIRMS ``type`` values that exclude a point (1 volcano, 2 static land source, 3 offshore).
