@@ -24,10 +24,12 @@ __all__ = [
     "DailyResult",
     "DaySummary",
     "attribute_frame",
+    "attribute_table",
     "daily",
     "fetch",
     "ingest_file",
     "ingest_read",
+    "region_bbox",
     "summarise_day",
 ]
 
@@ -35,9 +37,16 @@ log = logging.getLogger(__name__)
 
 
 def _county_index(settings: Settings) -> Any:
-    from firewatch.spatial.attribute import CountyIndex
+    from firewatch.spatial.attribute import county_index
 
-    return CountyIndex.cached(settings.boundaries_path, datum=settings.boundaries_datum)
+    return county_index(settings.boundaries_path, datum=settings.boundaries_datum)
+
+
+def region_bbox(settings: Settings) -> tuple[float, float, float, float]:
+    """The configured region's bbox, padded to cover the neighbour buffer."""
+    w, s, e, n = settings.region.bbox
+    pad = settings.region.neighbour_km / 80.0  # ≥ the buffer in degrees at these latitudes
+    return (w - pad, s - pad, e + pad, n + pad)
 
 
 def attribute_frame(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, int]:
@@ -52,11 +61,8 @@ def attribute_frame(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFra
     outside
         How many detections were dropped as outside the region and its neighbour buffer.
     """
-    w, s, e, n = settings.region.bbox
-    pad = settings.region.neighbour_km / 80.0  # ≥ the buffer in degrees at these latitudes
-    inbox = frame["longitude"].between(w - pad, e + pad) & frame["latitude"].between(
-        s - pad, n + pad
-    )
+    w, s, e, n = region_bbox(settings)
+    inbox = frame["longitude"].between(w, e) & frame["latitude"].between(s, n)
     boxed = frame.loc[inbox]
     if boxed.empty:
         out = boxed.assign(
@@ -91,7 +97,7 @@ def ingest_read(engine: Engine, settings: Settings, read: Any, *, kind: str) -> 
         product=",".join(sorted(products)) or None,
         rows_read=read.rows_read,
         quarantine=quarantine,
-        outside=outside,
+        outside=outside + read.rows_outside_bbox,
     )
 
 
@@ -109,7 +115,7 @@ def ingest_file(
 
     path = Path(path)
     try:
-        read = read_firms(path, product=product)
+        read = read_firms(path, product=product, bbox=region_bbox(settings))
     except FirmsFormatError as exc:
         import hashlib
 
@@ -133,11 +139,16 @@ def fetch(
     """Fetch the region from the FIRMS area API for ``days`` days from ``start`` and store it."""
     from firewatch.sources.firms import FirmsClient
 
+    own = client is None
     client = client or FirmsClient.from_settings(settings)
     out = []
-    for product in products or settings.firms_products:
-        read = client.area(product, settings.region.bbox, start=start, days=days)
-        out.append(ingest_read(engine, settings, read, kind="api"))
+    try:
+        for product in products or settings.firms_products:
+            read = client.area(product, region_bbox(settings), start=start, days=days)
+            out.append(ingest_read(engine, settings, read, kind="api"))
+    finally:
+        if own:
+            client.close()
     return out
 
 
@@ -213,6 +224,8 @@ class DailyResult:
     summary: DaySummary
     refused: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
+    #: What the dispatch stage did (``firewatch.dispatch.assign.DispatchResult``), if it ran.
+    dispatch: Any = None
 
 
 def daily(
@@ -246,6 +259,12 @@ def daily(
     out = Path(out_dir) if out_dir is not None else settings.output_dir
     out.mkdir(parents=True, exist_ok=True)
     result = DailyResult(day=day, runs=runs, summary=summarise_day(engine, day), refused=refused)
+    # --- dispatch (issue 7): assign the day's new points, remind, escalate, notify -----------
+    if settings.review.dispatch_in_daily:
+        from firewatch.dispatch.assign import run_dispatch
+
+        result.dispatch = run_dispatch(engine, settings, days=[day])
+    # --- end dispatch --------------------------------------------------------------------------
     return result
 
 
