@@ -226,6 +226,8 @@ class DailyResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     #: What the dispatch stage did (``firewatch.dispatch.assign.DispatchResult``), if it ran.
     dispatch: Any = None
+    #: What the dispatch stage did (``firewatch.dispatch.assign.DispatchResult``), if it ran.
+    dispatch: Any = None
 
 
 def daily(
@@ -259,6 +261,12 @@ def daily(
     out = Path(out_dir) if out_dir is not None else settings.output_dir
     out.mkdir(parents=True, exist_ok=True)
     result = DailyResult(day=day, runs=runs, summary=summarise_day(engine, day), refused=refused)
+    # --- dispatch (issue 7): assign the day's new points, remind, escalate, notify -----------
+    if settings.review.dispatch_in_daily:
+        from firewatch.dispatch.assign import run_dispatch
+
+        result.dispatch = run_dispatch(engine, settings, days=[day])
+    # --- end dispatch --------------------------------------------------------------------------
     # --- dispatch (issue 7): assign the day's new points, remind, escalate, notify -----------
     if settings.review.dispatch_in_daily:
         from firewatch.dispatch.assign import run_dispatch

@@ -5,6 +5,7 @@ from __future__ import annotations
 from firewatch.cli import (
     core,  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
     season,  # noqa: F401  (season)
+    web,  # noqa: F401  (serve, users, dispatch, watch)
 )
 from firewatch.cli.app import ExitCode, app
 
