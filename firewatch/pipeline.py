@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from firewatch.config import Settings
-from firewatch.errors import FirmsFormatError
+from firewatch.errors import FirmsApiError, FirmsFormatError
 from firewatch.store import repo
 
 __all__ = [
@@ -88,7 +88,7 @@ def ingest_read(engine: Engine, settings: Settings, read: Any, *, kind: str) -> 
         for q in read.quarantined
     ]
     products = read.frame["product"].dropna().unique()
-    return repo.store_run(
+    summary = repo.store_run(
         engine,
         frame,
         kind=kind,
@@ -99,6 +99,12 @@ def ingest_read(engine: Engine, settings: Settings, read: Any, *, kind: str) -> 
         quarantine=quarantine,
         outside=outside + read.rows_outside_bbox,
     )
+    # --- bulletin (issue 6): what time span this run covered (no fire vs no data) ------------
+    from firewatch.publish.bulletin.coverage import record_coverage
+
+    record_coverage(engine, summary.run_id, read.frame, origin=read.origin)
+    # --- end bulletin ----------------------------------------------------------------------------
+    return summary
 
 
 def ingest_file(
@@ -120,9 +126,14 @@ def ingest_file(
         import hashlib
 
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        repo.record_refused(
+        run_id = repo.record_refused(
             engine, kind="file", origin=path.name, input_sha256=digest, message=str(exc)
         )
+        # --- bulletin (issue 6): the days a refused file was meant to cover have no data -----
+        from firewatch.publish.bulletin.coverage import record_coverage
+
+        record_coverage(engine, run_id, None, origin=path.name)
+        # --- end bulletin ------------------------------------------------------------------------
         raise
     return ingest_read(engine, settings, read, kind="file")
 
@@ -144,7 +155,20 @@ def fetch(
     out = []
     try:
         for product in products or settings.firms_products:
-            read = client.area(product, region_bbox(settings), start=start, days=days)
+            try:
+                read = client.area(product, region_bbox(settings), start=start, days=days)
+            except FirmsApiError as exc:
+                # --- bulletin (issue 6): a failed request means "no data", not "no fire" -----
+                from firewatch.publish.bulletin.coverage import record_failed_request
+
+                record_failed_request(
+                    engine,
+                    origin=client.area_url(product, region_bbox(settings), start=start, days=days),
+                    message=str(exc),
+                    product=product,
+                )
+                # --- end bulletin ----------------------------------------------------------------
+                raise
             out.append(ingest_read(engine, settings, read, kind="api"))
     finally:
         if own:
@@ -226,8 +250,6 @@ class DailyResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     #: What the dispatch stage did (``firewatch.dispatch.assign.DispatchResult``), if it ran.
     dispatch: Any = None
-    #: What the dispatch stage did (``firewatch.dispatch.assign.DispatchResult``), if it ran.
-    dispatch: Any = None
 
 
 def daily(
@@ -267,12 +289,12 @@ def daily(
 
         result.dispatch = run_dispatch(engine, settings, days=[day])
     # --- end dispatch --------------------------------------------------------------------------
-    # --- dispatch (issue 7): assign the day's new points, remind, escalate, notify -----------
-    if settings.review.dispatch_in_daily:
-        from firewatch.dispatch.assign import run_dispatch
+    # --- bulletin (issue 6): the day's bulletin, public and internal, html/docx/xlsx/pdf ------
+    if settings.bulletin.in_daily:
+        from firewatch.publish.bulletin.render import write_daily_bulletins
 
-        result.dispatch = run_dispatch(engine, settings, days=[day])
-    # --- end dispatch --------------------------------------------------------------------------
+        result.outputs.update(write_daily_bulletins(engine, settings, day=day, out_dir=out))
+    # --- end bulletin ----------------------------------------------------------------------------
     return result
 
 
