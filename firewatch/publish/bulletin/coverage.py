@@ -45,6 +45,7 @@ __all__ = [
     "day_statuses",
     "load_coverage",
     "record_coverage",
+    "record_failed_request",
 ]
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,45 @@ def record_coverage(
             conn.execute(insert(IngestCoverage), records)
     log.debug("run %d covers %d interval(s)", run_id, len(iv))
     return iv
+
+
+def record_failed_request(
+    engine: Engine,
+    *,
+    origin: str,
+    message: str,
+    product: str | None = None,
+    requested: tuple[dt.datetime, dt.datetime] | None = None,
+) -> int:
+    """Record a request that failed (source down, key refused) as a ``failed`` run.
+
+    The days it was meant to cover then read "no data: the source failed" in bulletins instead
+    of "not ingested yet".  ``origin`` is the masked request URL; the covered days come from
+    ``requested`` or, failing that, from the URL.
+
+    Returns
+    -------
+    int
+        The run id.
+    """
+    from firewatch.store.models import utcnow
+
+    now = utcnow()
+    with engine.begin() as conn:
+        res = conn.execute(
+            insert(IngestRun).values(
+                kind="api",
+                origin=origin,
+                product=product,
+                started_at=now,
+                finished_at=now,
+                status="failed",
+                message=message,
+            )
+        )
+        run_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+    record_coverage(engine, run_id, None, origin=origin, requested=requested)
+    return run_id
 
 
 def load_coverage(engine: Engine) -> pd.DataFrame:
