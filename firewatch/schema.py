@@ -128,8 +128,10 @@ COLUMNS: Final[tuple[str, ...]] = (
     "daynight",  # "D" | "N"
     "fire_type",  # Int8 nullable: FIRMS `type` (0 veg, 1 volcano, 2 static land, 3 offshore)
     "version",  # str, e.g. "6.1NRT", "2.0NRT"
-    "origin",  # str: file name or API request (without the MAP_KEY)
-    "origin_line",  # int64: 1-based physical line in the file (header is line 1); 0 for API rows
+    "origin",  # str: file name, "zip!member", or the API request URL with the MAP_KEY masked
+    # int64: 1-based physical line in the file or API response (header is line 1); for a
+    # shapefile the 1-based record number
+    "origin_line",
 )
 
 DTYPES: Final[dict[str, str]] = {
