@@ -25,6 +25,7 @@ from pydantic_settings import (
 from firewatch.classify.settings import ClassifySettings
 from firewatch.dispatch.settings import NotifySettings, ReviewSettings
 from firewatch.publish.bulletin.settings import BulletinSettings
+from firewatch.publish.maps.settings import MapSettings
 from firewatch.publish.season.settings import SeasonSettings
 
 __all__ = ["BanPeriod", "Region", "Settings", "load_settings"]
@@ -118,6 +119,8 @@ class Settings(BaseSettings):
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
     #: Seasonal analysis: cubes, FRE and dry matter, straw utilization, Sentinel-2 burn scars.
     season: SeasonSettings = Field(default_factory=SeasonSettings)
+    #: Interactive maps: base layer, offline bundling, clustering, PNG size, the daily map stage.
+    map: MapSettings = Field(default_factory=MapSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,259 @@
+"""Boundary and grid layers for maps: read, convert to WGS-84, simplify, encode compactly."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from firewatch.config import Settings
+
+__all__ = [
+    "BoundarySet",
+    "encode_boundaries",
+    "grid_is_synthetic",
+    "load_boundaries",
+    "read_layer",
+]
+
+log = logging.getLogger(__name__)
+
+#: Levels drawn on maps, coarse to fine, with their line style.
+LEVEL_STYLES: dict[str, dict[str, Any]] = {
+    "province": {
+        "color": "#252525",
+        "weight": 2.2,
+        "fill": False,
+        "opacity": 0.9,
+        "interactive": False,
+    },
+    "city": {
+        "color": "#4d4d4d",
+        "weight": 1.6,
+        "fill": False,
+        "opacity": 0.85,
+        "interactive": False,
+    },
+    "county": {
+        "color": "#636363",
+        "weight": 1.1,
+        "fill": False,
+        "opacity": 0.8,
+        "dashArray": "4 3",
+    },
+    "township": {"color": "#2171b5", "weight": 1.0, "fill": False, "opacity": 0.75},
+    "village": {"color": "#6baed6", "weight": 0.7, "fill": False, "opacity": 0.7},
+    "cell": {"color": "#08519c", "weight": 1.2, "fillColor": "#c6dbef", "fillOpacity": 0.12},
+}
+
+LEVEL_NAMES: dict[str, str] = {
+    "province": "省界 Province",
+    "city": "市界 Cities",
+    "county": "县界 Counties",
+    "township": "乡镇 Townships",
+    "village": "村 Villages",
+    "cell": "网格 Grid cells",
+}
+
+
+@dataclass
+class BoundarySet:
+    """Boundary layers by level (``province`` … ``village``), all in WGS-84."""
+
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: The grid file says its geometry is synthetic (a demo): maps must say so.
+    synthetic_grid: bool = False
+
+    def get(self, level: str) -> gpd.GeoDataFrame | None:
+        return self.layers.get(level)
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
+    from firewatch.spatial.datum import normalise_datum, to_wgs84
+
+    if normalise_datum(datum) == "wgs84":
+        return gdf
+
+    def conv(xy: np.ndarray) -> np.ndarray:
+        x, y = to_wgs84(xy[:, 0], xy[:, 1], datum)
+        return np.column_stack([x, y])
+
+    out = gdf.copy()
+    out.geometry = shapely.transform(gdf.geometry.values, conv)
+    return out
+
+
+def read_layer(
+    path: str | Path,
+    layer: str,
+    *,
+    datum: str = "wgs84",
+    bbox: tuple[float, float, float, float] | None = None,
+    codes: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame | None:
+    """One layer of a boundary or grid GeoPackage in WGS-84, or ``None`` if it is not there.
+
+    Parameters
+    ----------
+    path, layer
+        The file and layer (``province``, ``city``, ``county``, ``township``, ``village``).
+    datum
+        The file's datum (``wgs84``, ``gcj02``, ``bd09``); geometry is converted to WGS-84.
+    bbox
+        West, south, east, north in WGS-84: only features touching it are kept.
+    codes
+        Keep features whose ``code`` starts with one of these prefixes (a grid subtree).
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    names = {str(row[0]) for row in pyogrio.list_layers(path)}
+    if layer not in names:
+        return None
+    read_bbox = None
+    if bbox is not None:
+        pad = 0.02  # the datum offset is a few hundred metres: read a little more, clip after
+        read_bbox = (bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad)
+    gdf = gpd.read_file(path, layer=layer, bbox=read_bbox)
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    gdf = _to_wgs84(gdf, datum)
+    for col in ("code", "name"):
+        if col not in gdf.columns:
+            gdf[col] = None
+    gdf["code"] = gdf["code"].astype("string")
+    if codes:
+        keep = np.zeros(len(gdf), dtype=bool)
+        for prefix in codes:
+            keep |= gdf["code"].fillna("").str.startswith(str(prefix)).to_numpy()
+        gdf = gdf.loc[keep]
+    if bbox is not None and len(gdf):
+        gdf = gdf.loc[gdf.intersects(shapely.box(*bbox))]
+    return gdf.reset_index(drop=True)
+
+
+def grid_is_synthetic(path: Path) -> bool:
+    """Whether the grid file's metadata marks it synthetic (the Jixi demo grid is)."""
+    import pyogrio
+
+    if not path.is_file():
+        return False
+    for name in (str(row[0]) for row in pyogrio.list_layers(path)):
+        if name.lower() not in ("metadata", "meta", "grid_metadata"):
+            continue
+        try:
+            meta = pyogrio.read_dataframe(path, layer=name, read_geometry=False)
+        except Exception as exc:  # an unreadable table must not stop the map; say so
+            log.warning("could not read %s metadata table %s: %s", path.name, name, exc)
+            return False
+        text = json.dumps(meta.astype(str).to_dict("records"), ensure_ascii=False).lower()
+        return "synthetic" in text and "false" not in text.split("synthetic", 1)[1][:20]
+    return False
+
+
+def load_boundaries(
+    settings: Settings,
+    *,
+    levels: Sequence[str] = ("province", "city", "county", "township", "village"),
+    bbox: tuple[float, float, float, float] | None = None,
+    codes: Sequence[str] | None = None,
+) -> BoundarySet:
+    """Read the configured boundaries (province, city, county) and grid (township, village).
+
+    Layers whose file or layer is missing are left out (the grid is optional).
+    """
+    out = BoundarySet()
+    grid_path = Path(settings.grids_path)
+    for level in levels:
+        if level in ("province", "city", "county"):
+            gdf = read_layer(
+                settings.boundaries_path, level, datum=settings.boundaries_datum, bbox=bbox,
+                codes=codes if level == "county" else None,
+            )  # fmt: skip
+        else:
+            gdf = read_layer(grid_path, level, datum=settings.grids_datum, bbox=bbox, codes=codes)
+        if gdf is not None and len(gdf):
+            out.layers[level] = gdf
+    if any(level in out.layers for level in ("township", "village")):
+        out.synthetic_grid = grid_is_synthetic(grid_path)
+    return out
+
+
+def _polyline_chunks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Google polyline characters of integer ``values`` (vectorised), and chars per value."""
+    v = values.astype(np.int64)
+    z = np.where(v < 0, ~(v << 1), v << 1)
+    k = np.arange(7, dtype=np.int64)
+    chunks = (z[:, None] >> (5 * k)) & 31
+    nbits = np.maximum(1, np.floor(np.log2(np.maximum(z, 1))).astype(np.int64) + 1)
+    nchunks = (nbits + 4) // 5
+    used = k[None, :] < nchunks[:, None]
+    more = k[None, :] < (nchunks - 1)[:, None]
+    chars = (chunks | np.where(more, 0x20, 0)) + 63
+    return chars[used].astype(np.uint8), nchunks
+
+
+def encode_boundaries(gdf: gpd.GeoDataFrame, *, simplify_m: float = 30.0) -> dict[str, Any]:
+    """Polygons as Google encoded polylines (1e-5 degree), simplified to ``simplify_m`` metres.
+
+    An encoded ring takes about a fifth of the bytes of the same ring in GeoJSON text, and the
+    browser decodes it in a few lines (``FW.boundary``).
+
+    Returns
+    -------
+    dict
+        ``{"f": [{"code", "name", "g": [[ring, ...] per polygon]}]}`` with each ring a polyline
+        string of (lat, lon) vertices, exterior first.
+    """
+    geom = gdf.geometry.values
+    if simplify_m > 0:
+        geom = shapely.simplify(geom, simplify_m / 111_320.0, preserve_topology=True)
+    parts, feat_of_part = shapely.get_parts(geom, return_index=True)
+    is_poly = shapely.get_type_id(parts) == 3  # polygons only (stray lines/points dropped)
+    polys, feat_of_poly = parts[is_poly], feat_of_part[is_poly]
+    rings, poly_of_ring = shapely.get_rings(polys, return_index=True)
+    coords, ring_of_vertex = shapely.get_coordinates(rings, return_index=True)
+    # (lat, lon) as 1e-5 degree integers; the closing vertex is implied.
+    q = np.round(coords[:, ::-1] * 1e5).astype(np.int64)
+    last_of_ring = np.r_[ring_of_vertex[1:] != ring_of_vertex[:-1], True]
+    keep = ~last_of_ring
+    q, ring_of_vertex = q[keep], ring_of_vertex[keep]
+    first_of_ring = np.r_[True, ring_of_vertex[1:] != ring_of_vertex[:-1]]
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    d[first_of_ring] = q[first_of_ring]
+    chars, per_value = _polyline_chunks(d.ravel())
+    per_vertex = per_value.reshape(-1, 2).sum(axis=1)
+    ring_chars = np.bincount(ring_of_vertex, weights=per_vertex, minlength=len(rings))
+    ends = np.cumsum(ring_chars.astype(np.int64))
+    text = chars.tobytes().decode("ascii")
+    starts = np.r_[0, ends[:-1]]
+    ring_text = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+    features: list[dict[str, Any]] = [
+        {
+            "code": None if pd.isna(c) else str(c),
+            "name": None if pd.isna(nm) else str(nm),
+            "g": [],
+        }
+        for c, nm in zip(gdf["code"], gdf["name"], strict=True)
+    ]
+    poly_rings: list[list[str]] = [[] for _ in range(len(polys))]
+    for r, p in enumerate(poly_of_ring):
+        if ring_text[r]:
+            poly_rings[p].append(ring_text[r])
+    for p, f in enumerate(feat_of_poly):
+        if poly_rings[p]:
+            features[f]["g"].append(poly_rings[p])
+    return {"f": [f for f in features if f["g"]]}
