@@ -462,6 +462,16 @@ def test_unzipped_shapefile(tmp_path: Path) -> None:
     assert read.origin == "fire_nrt_SV-C2_fixture.shp"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "cr"])
+def test_other_encodings_and_line_ends(encoding: str) -> None:
+    src = INBOX / "MODIS_C6_NRT_global_24h_2021-02-12_to_2021-02-13.csv"
+    text = src.read_text()
+    data = text.replace("\n", "\r").encode() if encoding == "cr" else text.encode(encoding)
+    read = read_firms_bytes(data, origin=src.name)
+    assert read.loaded == 4 and read.quarantined == []
+    assert read.frame["daynight"].tolist() == [r["daynight"] for r in csv_rows(src)]
+
+
 def test_gzipped_csv(tmp_path: Path) -> None:
     import gzip
 

@@ -547,9 +547,17 @@ def _read_csv_bytes(
     raw: bytes, *, origin: str, product: str | None, bbox: Bbox | None
 ) -> FirmsRead:
     digest = hashlib.sha256(raw).hexdigest()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" and some Windows tools write UTF-16 with a byte-order mark.
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FirmsFormatError(f"damaged UTF-16 text: {exc}", origin=origin) from None
     _sniff(raw, origin)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\n" not in raw[:65536] and b"\r" in raw[:65536]:
+        raw = raw.replace(b"\r", b"\n")  # classic Mac line ends (CR only)
     quarantined: list[QuarantinedRow] = []
     notes: list[str] = []
     segments = _segments(raw, origin, quarantined, notes)
