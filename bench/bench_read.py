@@ -15,7 +15,7 @@ The issue's target: ``read_firms`` at most 1.5x the baseline.
 
 Usage::
 
-    python bench/bench_read.py [--n 1000000] [--repeat 3]
+    python bench/bench_read.py [--n 1000000] [--repeat 3] [--single-thread]
 """
 
 from __future__ import annotations
@@ -68,7 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="rows in the generated CSV")
     parser.add_argument("--repeat", type=int, default=3, help="runs per method (best is shown)")
+    parser.add_argument(
+        "--single-thread",
+        action="store_true",
+        help="limit pyarrow to one thread (pandas.read_csv is single-threaded)",
+    )
     args = parser.parse_args(argv)
+    if args.single_thread:
+        import pyarrow as pa
+
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
 
     import geopandas as gpd
     import pandas as pd

@@ -546,3 +546,13 @@ def test_frame_is_usable_downstream() -> None:
     frame = read.frame.copy()
     frame["x"] = np.arange(len(frame))
     assert frame.groupby(frame["acq_time_bjt"].dt.date).size().sum() == 391
+
+
+def test_as_geodataframe_points_are_the_coordinates() -> None:
+    from firewatch.sources.firms import as_geodataframe
+
+    read = read_firms(INBOX / "MODIS_C6_NRT_global_24h_2020-10-02_to_2020-10-03.csv")
+    gdf = as_geodataframe(read.frame)
+    assert gdf.crs.to_epsg() == 4326
+    assert gdf.geometry.x.tolist() == read.frame["longitude"].tolist()
+    assert gdf.geometry.y.tolist() == read.frame["latitude"].tolist()
