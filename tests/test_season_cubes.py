@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 
 import numpy as np
@@ -20,37 +19,15 @@ from firewatch.publish.season.cubes import (
     save_cube,
     season_window,
 )
-from tests.season_data import AUTUMN_2022, autumn_2022, read_files
-
-BAIQUAN = "230231"  # 拜泉县, Qiqihar
-DAY = np.datetime64("2022-10-07")
-
-# The four detections of 拜泉县 on 2022-10-07 (Beijing time), as published in
-# J1_VIIRS_C2_Russia_Asia_24h_saved_2022-10-08.csv, lines 31, 33, 34 and 79:
-#   acq_time UTC  latitude   longitude   frp (MW)
-#   03:53         47.62277   125.86573   2.01    <- a fire on its own (event A)
-#   03:53         47.86271   126.08394   2.80    \
-#   03:53         47.86647   126.08209   2.78     > one fire (event B), 300-400 m apart,
-#   05:33         47.86418   126.08406   8.37    /  seen by two NOAA-20 overpasses
-ROWS = [
-    (3 + 53 / 60, 47.62277, 125.86573, 2.01, 1),  # (UTC hour, lat, lon, FRP, overpasses)
-    (3 + 53 / 60, 47.86271, 126.08394, 2.80, 2),
-    (3 + 53 / 60, 47.86647, 126.08209, 2.78, 2),
-    (5 + 33 / 60, 47.86418, 126.08406, 8.37, 2),
-]
-
-
-def _hours(utc_hour: float, lon: float, *, sigma: float, base: float, peak: float = 13.5) -> float:
-    """Hours at observed FRP one daytime observation stands for, written out independently.
-
-    Local solar time t = UTC + lon/15.  Diurnal cycle s(t) = base + exp(-(t-peak)^2 / (2 sigma^2)).
-    Its integral over the 24 h centred on the peak: 24*base + sigma*sqrt(2*pi)*erf(12/(sigma*sqrt 2))
-    (erf(...) is 1 to 1e-8 for sigma 1.5 and 2 h, 0.99994 for 3 h).  A snapshot P at t stands for
-    P * integral / s(t).
-    """
-    t = utc_hour + lon / 15.0
-    integral = 24 * base + sigma * math.sqrt(2 * math.pi) * math.erf(12 / (sigma * math.sqrt(2)))
-    return integral / (base + math.exp(-((t - peak) ** 2) / (2 * sigma**2)))
+from tests.season_data import (
+    AUTUMN_2022,
+    BAIQUAN,
+    DAY,
+    ROWS,
+    autumn_2022,
+    hours_by_hand,
+    read_files,
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +59,7 @@ def test_season_window_comes_from_the_configured_ban_periods() -> None:
     )
     assert season_window(custom, year=2023, season="spring").first == dt.date(2023, 3, 16)
     assert season_window(custom, year=2022, season="spring").first == dt.date(2022, 3, 10)
-    with pytest.raises(ConfigError, match="no ban period named 'autumn' in 2023.*spring"):
+    with pytest.raises(ConfigError, match=r"no ban period named 'autumn' in 2023.*spring"):
         season_window(custom, year=2023, season="autumn")
 
 
@@ -100,7 +77,9 @@ def test_county_day_counts_frp_fre_and_dry_matter_by_hand(cubes) -> None:  # typ
     #      2.78 * 3600 * 7.0409 / 2             =  35,232 MJ
     #      8.37 * 3600 * 6.0653 / 2             =  91,380 MJ   (05:33 UTC = 13:57 solar)
     #   FRE = 213,257 MJ; dry matter = 213,257 MJ * 0.368 kg/MJ = 78.48 t
-    fre = sum(p * 3600 * _hours(h, lon, sigma=2.0, base=0.05) / n for h, _, lon, p, n in ROWS)
+    fre = sum(
+        p * 3600 * hours_by_hand(h, lon, sigma=2.0, base=0.05) / n for h, _, lon, p, n in ROWS
+    )
     assert fre == pytest.approx(213_257, rel=1e-4)
     assert float(cell["fre"]) == pytest.approx(fre, rel=1e-7)
     assert float(cell["dry_matter"]) == pytest.approx(fre * 0.368 / 1000, rel=1e-7)
@@ -109,8 +88,10 @@ def test_county_day_counts_frp_fre_and_dry_matter_by_hand(cubes) -> None:  # typ
     # Range: the narrow, baseline-free cycle (sigma 1.5 h) gives the low end near midday, the
     # wide one with night burning (sigma 3 h, baseline 0.1) the high end; with 0.353 and
     # 0.383 kg/MJ (0.368 ± 0.015).
-    low = sum(p * 3600 * _hours(h, lon, sigma=1.5, base=0.0) / n for h, _, lon, p, n in ROWS)
-    high = sum(p * 3600 * _hours(h, lon, sigma=3.0, base=0.10) / n for h, _, lon, p, n in ROWS)
+    low = sum(p * 3600 * hours_by_hand(h, lon, sigma=1.5, base=0.0) / n for h, _, lon, p, n in ROWS)
+    high = sum(
+        p * 3600 * hours_by_hand(h, lon, sigma=3.0, base=0.10) / n for h, _, lon, p, n in ROWS
+    )
     assert float(cell["fre_low"]) == pytest.approx(low, rel=1e-7)
     assert float(cell["fre_high"]) == pytest.approx(high, rel=1e-7)
     assert float(cell["dry_matter_low"]) == pytest.approx(low * 0.353 / 1000, rel=1e-7)

@@ -122,8 +122,8 @@ def compare_seasons(a: xr.Dataset, b: xr.Dataset) -> SeasonComparison:
     ta, tb = season_totals(a), season_totals(b)
     idx = ta.index.union(tb.index)
     ta, tb = ta.reindex(idx), tb.reindex(idx)
-    names = ta["county_name"].combine_first(tb["county_name"])
-    cities = ta["city_name"].combine_first(tb["city_name"])
+    names = ta["county_name"].where(ta["county_name"].notna(), tb["county_name"])
+    cities = ta["city_name"].where(ta["city_name"].notna(), tb["city_name"])
     t = pd.DataFrame(
         {
             "county_name": names,

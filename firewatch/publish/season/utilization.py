@@ -372,8 +372,9 @@ def utilization_report(
     if res is None:
         res = resources.iloc[0:0].droplevel("year")
     table = res.join(burned.drop(columns="county_name"), how="outer", rsuffix="_burned")
-    name = res["county_name"].combine_first(burned["county_name"]) if len(res) else None
-    table["county_name"] = name if name is not None else burned["county_name"]
+    name_res = res["county_name"].reindex(table.index)
+    name_burned = burned["county_name"].reindex(table.index)
+    table["county_name"] = name_res.where(name_res.notna(), name_burned)
     for c in ("fire_count", "frp_sum", "burned_dm_t_low", "burned_dm_t", "burned_dm_t_high"):
         table[c] = table[c].fillna(0.0)
     table["fire_count"] = table["fire_count"].astype(int)
