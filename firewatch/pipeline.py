@@ -289,6 +289,12 @@ def daily(
 
         result.dispatch = run_dispatch(engine, settings, days=[day])
     # --- end dispatch --------------------------------------------------------------------------
+    # --- map (issue 5): the day's interactive map, internal and public, with iframe snippets --
+    if settings.map.in_daily:
+        from firewatch.publish.maps.store import write_daily_maps
+
+        result.outputs.update(write_daily_maps(engine, settings, day=day, out_dir=out))
+    # --- end map ---------------------------------------------------------------------------------
     # --- bulletin (issue 6): the day's bulletin, public and internal, html/docx/xlsx/pdf ------
     if settings.bulletin.in_daily:
         from firewatch.publish.bulletin.render import write_daily_bulletins

@@ -5,6 +5,7 @@ from __future__ import annotations
 from firewatch.cli import (
     bulletin,  # noqa: F401  (bulletin, report)
     core,  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
+    maps,  # noqa: F401  (map)
     season,  # noqa: F401  (season)
     web,  # noqa: F401  (serve, users, dispatch, watch)
 )

@@ -35,6 +35,7 @@ __all__ = [
     "asset_url",
     "bundle_html",
     "external_links",
+    "vendored_file",
 ]
 
 ASSET_DIR: Final = Path(__file__).resolve().parent.parent / "assets"
@@ -120,6 +121,20 @@ _CSS_RE: Final = re.compile(r'<link rel="stylesheet" href="([^"]+)"\s*/?>')
 _CSS_URL_RE: Final = re.compile(r"url\((['\"]?)(?!data:|#|https?:)([^'\")]+)\1\)")
 _SOURCEMAP_RE: Final = re.compile(r"^\s*//# sourceMappingURL=.*$", re.MULTILINE)
 _MIME: Final = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
+
+
+def vendored_file(url: str) -> Path | None:
+    """The vendored copy of a CDN URL (or of a file beside one, e.g. Leaflet's images)."""
+    asset = _BY_URL.get(url)
+    if asset is not None:
+        return ASSET_DIR / asset.path
+    for known, a in _BY_URL.items():
+        base, local = known.rsplit("/", 1)[0] + "/", (ASSET_DIR / a.path).parent
+        if url.startswith(base) and not url.startswith(_OWN):
+            candidate = (local / url[len(base) :].split("?")[0]).resolve()
+            if candidate.is_file() and local.resolve() in candidate.parents:
+                return candidate
+    return None
 
 
 def asset_url(name: str) -> str:

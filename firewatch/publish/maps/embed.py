@@ -91,7 +91,9 @@ def render_png(
         Size in CSS pixels; the image is ``scale`` times larger (print resolution).
     tiles
         Load base-map tiles.  Off by default: the image is made without the internet, on the
-        "no tiles" base (boundaries and points only), which is also what prints best.
+        "no tiles" base (boundaries and points only), which is also what prints best.  Leaflet
+        and plugins linked from CDNs are served from the vendored copies either way, so pages
+        saved with ``assets="cdn"`` render too.
     chromium_path
         The browser; ``None`` uses Playwright's own.
     browser
@@ -110,10 +112,30 @@ def render_png(
     html_path = Path(html_path).resolve()
     png_path = Path(png_path)
     png_path.parent.mkdir(parents=True, exist_ok=True)
-    if browser is None:
-        with chromium(chromium_path) as b:
-            return _render(b, html_path, png_path, width, height, scale, tiles, timeout_s)
-    return _render(browser, html_path, png_path, width, height, scale, tiles, timeout_s)
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        if browser is None:
+            with chromium(chromium_path) as b:
+                return _render(b, html_path, png_path, width, height, scale, tiles, timeout_s)
+        return _render(browser, html_path, png_path, width, height, scale, tiles, timeout_s)
+    except PlaywrightError as exc:  # includes timeouts
+        raise MapRenderError(f"{html_path.name}: could not render: {exc}") from exc
+
+
+def _offline_route(route: Any, *, tiles: bool) -> None:
+    """Serve CDN files from the vendored copies; without ``tiles`` nothing leaves the machine."""
+    from firewatch.publish.maps.assets import vendored_file
+
+    url = route.request.url
+    local = vendored_file(url)
+    if local is not None:
+        ctype = "text/css" if local.suffix == ".css" else "application/javascript"
+        route.fulfill(body=local.read_bytes(), content_type=ctype)
+    elif tiles or url.startswith(("file:", "data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()
 
 
 def _render(
@@ -133,26 +155,16 @@ def _render(
     try:
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        if not tiles:
-            # Nothing leaves the machine: the image is the same online and on an intranet.
-            page.route(
-                "**/*",
-                lambda route: (
-                    route.continue_()
-                    if route.request.url.startswith(("file:", "data:"))
-                    else route.abort()
-                ),
-            )
+        page.route("**/*", lambda route: _offline_route(route, tiles=tiles))
         page.goto(html_path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
         if not tiles:
             # Switch to the "no tiles" base layer so no grey empty tiles are drawn.
             page.evaluate(
                 """() => {
-                  const inputs = document.querySelectorAll('.leaflet-control-layers-base input');
-                  const labels = document.querySelectorAll('.leaflet-control-layers-base span');
-                  labels.forEach((s, i) => {
-                    if (s.textContent.includes('No tiles') && !inputs[i].checked) inputs[i].click();
-                  });
+                  for (const label of document.querySelectorAll('.leaflet-control-layers-base label')) {
+                    const input = label.querySelector('input');
+                    if (label.textContent.includes('No tiles') && input && !input.checked) input.click();
+                  }
                 }"""
             )
         page.add_style_tag(content=_PRINT_CSS)

@@ -197,10 +197,21 @@ def write_daily_maps(
     Writes ``fire_map_<day>.html`` (internal) and ``fire_map_<day>_public.html`` with their
     iframe snippets (and PNGs when ``settings.map.daily_png``); returns them by output name.
     """
+    from firewatch.publish.points import public_edition
+
     out = Path(out_dir)
     outputs: dict[str, Path] = {}
+    points = _points(engine, day, day, "internal")  # read once; the public map drops people
+    boundaries = load_boundaries(settings)
     for edition in settings.map.daily_editions:
-        fmap = daily_map_from_store(engine, settings, day=day, edition=edition)
+        fmap = daily_map(
+            points if edition == "internal" else public_edition(points),
+            day=day,
+            region_name=settings.region.name,
+            edition=edition,
+            boundaries=boundaries,
+            **_common(settings),
+        )
         suffix = "" if edition == "internal" else "_public"
         files = fmap.save(
             out / f"fire_map_{day.isoformat()}{suffix}.html",
