@@ -86,25 +86,11 @@ def _png(fig: Any, *, dpi: int) -> bytes:
 
 
 @functools.lru_cache(maxsize=4)
-def _boundaries(path: str, datum: str, mtime: float) -> tuple[Any, Any]:
-    """County and city layers in WGS-84 (cached per file version)."""
-    import geopandas as gpd
+def _boundaries(path: str, datum: str, mtime: float) -> Any:
+    """The boundaries in WGS-84 (cached per file version: bulletins are drawn in a loop)."""
+    from firewatch.spatial.boundaries import load_boundaries
 
-    layers = []
-    for layer in ("county", "city"):
-        gdf = gpd.read_file(path, layer=layer)
-        if datum != "wgs84":
-            import shapely
-
-            from firewatch.spatial.datum import to_wgs84
-
-            def conv(xy: np.ndarray) -> np.ndarray:
-                x, y = to_wgs84(xy[:, 0], xy[:, 1], datum=datum)
-                return np.column_stack([x, y])
-
-            gdf = gdf.set_geometry(shapely.transform(gdf.geometry.values, conv))
-        layers.append(gdf)
-    return layers[0], layers[1]
+    return load_boundaries(path, datum=datum)
 
 
 def render_map(
@@ -143,12 +129,16 @@ def render_map(
     from matplotlib.figure import Figure
 
     path = Path(settings.boundaries_path)
-    counties, cities = _boundaries(str(path), settings.boundaries_datum, path.stat().st_mtime)
+    b = _boundaries(str(path), settings.boundaries_datum, path.stat().st_mtime)
+    counties, cities = b.county, b.city
     with rc_context(_rc()):
         fig = Figure(figsize=(7.0, 6.6))
         ax = fig.add_subplot()
+        if len(b.neighbours):
+            b.neighbours.boundary.plot(ax=ax, color="#d9d9d9", linewidth=0.5)
         counties.boundary.plot(ax=ax, color="#bdbdbd", linewidth=0.35)
-        cities.boundary.plot(ax=ax, color="#525252", linewidth=0.8)
+        cities.boundary.plot(ax=ax, color="#737373", linewidth=0.7)
+        ax.plot(*_outline(b.province), color="#252525", linewidth=1.2)
         w, s, e, n = cities.total_bounds
         ax.set_xlim(w - 0.2, e + 0.2)
         ax.set_ylim(s - 0.2, n + 0.2)
@@ -189,6 +179,19 @@ def render_map(
             ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
         ax.set_title(f"{day.isoformat()} (WGS-84)", fontsize=8, loc="left")
         return _png(fig, dpi=dpi)
+
+
+def _outline(geom: Any) -> tuple[list[float], list[float]]:
+    """x and y of every exterior ring, NaN-separated (one line for a MultiPolygon)."""
+    import shapely
+
+    xs: list[float] = []
+    ys: list[float] = []
+    for poly in shapely.get_parts(geom):
+        x, y = poly.exterior.xy
+        xs += [*x, float("nan")]
+        ys += [*y, float("nan")]
+    return xs, ys
 
 
 def _legend(kind: str, lang: str) -> str:

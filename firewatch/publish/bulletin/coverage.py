@@ -429,7 +429,7 @@ def day_statuses(
         failed = bad[(bad["start_utc"] < hi) & (bad["end_utc"] > lo)]
         failures = tuple(
             dict.fromkeys(
-                f"{o}: {m or st}"
+                (m if m and str(o) in m else f"{o}: {m or st}")
                 for o, m, st in zip(
                     failed["origin"], failed["message"], failed["status"], strict=True
                 )
