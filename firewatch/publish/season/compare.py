@@ -144,6 +144,7 @@ def compare_seasons(a: xr.Dataset, b: xr.Dataset) -> SeasonComparison:
     total["per_day_a"] = t["count_a"].sum() / max(int((a["n_overpasses"] > 0).sum()), 1)
     total["per_day_b"] = t["count_b"].sum() / max(int((b["n_overpasses"] > 0).sum()), 1)
     t.loc["total"] = {"county_name": "合计 total", "city_name": "", **total.to_dict()}
+    t = t.astype({"count_a": int, "count_b": int})
     t["change"] = t["count_b"] - t["count_a"]
     with np.errstate(divide="ignore", invalid="ignore"):
         t["change_pct"] = np.where(t["count_a"] > 0, 100.0 * t["change"] / t["count_a"], np.nan)
