@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, insert
@@ -31,7 +33,13 @@ DAY = dt.date(2025, 4, 23)
 
 #: name -> (lat, lon as in the sample, county code, county name, grid or None)
 POINTS: dict[str, tuple[float, float, str, str, tuple[str, str, str, str] | None]] = {
-    "a1": (45.29082, 130.98175, "230321", "鸡东县", ("230321100", "鸡东镇", "230321100201", "甲村")),
+    "a1": (
+        45.29082,
+        130.98175,
+        "230321",
+        "鸡东县",
+        ("230321100", "鸡东镇", "230321100201", "甲村"),
+    ),
     "a2": (45.3005, 130.97197, "230321", "鸡东县", ("230321100", "鸡东镇", "230321100201", "甲村")),
     "b": (45.02202, 131.04628, "230321", "鸡东县", ("230321102", "向阳镇", "230321102203", "乙村")),
     "c": (44.89871, 130.67798, "230321", "鸡东县", None),
@@ -110,8 +118,10 @@ def insert_points(engine: Engine, names: list[str] | None = None) -> dict[str, s
     with engine.begin() as conn:
         conn.execute(
             insert(Detection),
-            [{k: v for k, v in rec.items() if k != "name"} | {"detection_id": ids[rec["name"]]}
-             for rec in records],
+            [
+                {k: v for k, v in rec.items() if k != "name"} | {"detection_id": ids[rec["name"]]}
+                for rec in records
+            ],
         )
     return ids
 
@@ -163,9 +173,21 @@ class Store:
     assigned: list[str] = field(default_factory=list)
 
 
-def review_store(
-    engine: Engine, settings: Settings, *, now: dt.datetime | None = None
-) -> Store:
+def for_tests(settings: Settings) -> Settings:
+    """Cheap argon2 (still argon2id; the cost is not under test) and cookies over plain http."""
+    settings.review.argon2_time_cost = 1
+    settings.review.argon2_memory_kib = 8192
+    settings.review.argon2_parallelism = 1
+    settings.review.secure_cookies = False
+    return settings
+
+
+def review_store(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> Store:
+    """Store the sample points and the fixture users, and assign the points (at ``now``).
+
+    ``settings`` is tuned with :func:`for_tests`.
+    """
+    for_tests(settings)
     ids = insert_points(engine)
     add_users(engine, settings)
     assigned = assign_new(engine, settings, days=[DAY], now=now, grid=grid_frame(ids))
@@ -211,3 +233,51 @@ def png_bytes(size: tuple[int, int] = (20, 20)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, (0, 80, 160)).save(buf, "PNG")
     return buf.getvalue()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_client(store: Store, **kwargs: Any) -> Any:
+    """A FastAPI TestClient on the review app of ``store``."""
+    from fastapi.testclient import TestClient
+
+    from firewatch.web import create_app
+
+    return TestClient(create_app(store.settings, store.engine), **kwargs)
+
+
+def form_csrf(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m, "no CSRF field in the page"
+    return m.group(1)
+
+
+def login(client: Any, username: str, password: str = PASSWORD) -> str:
+    """Log in through the login form; returns the session's CSRF token."""
+    page = client.get("/login")
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": form_csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return form_csrf(client.get("/points").text)
+
+
+def api_login(client: Any, username: str, password: str = PASSWORD) -> str:
+    """Log in through the JSON API; returns the CSRF token for the X-CSRF-Token header."""
+    r = client.post("/api/v1/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return str(r.json()["csrf_token"])
+
+
+def app_routes(client: Any) -> list[tuple[str, set[str]]]:
+    """Every (path, methods) the app serves, through included routers (``app.routes``)."""
+    from fastapi.routing import iter_route_contexts
+
+    out = []
+    for r in iter_route_contexts(client.app.routes):
+        if r.path is not None and getattr(r, "methods", None):
+            out.append((r.path, set(r.methods)))
+    return out

@@ -228,7 +228,7 @@ def users_passwd(
     from firewatch.dispatch.users import UserError, set_password
 
     try:
-        set_password(_engine(), username, _read_password(password_stdin))
+        set_password(_engine(), state().settings, username, _read_password(password_stdin))
     except UserError as exc:
         fail(str(exc), ExitCode.REFUSED)
     console.print(f"password of {username} set")

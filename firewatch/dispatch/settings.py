@@ -43,6 +43,11 @@ class ReviewSettings(BaseModel):
     ip_window_minutes: float = 10.0
     #: How many password hashes may run at once (argon2 uses 64 MiB each by default).
     hash_concurrency: int = 4
+    #: argon2id cost (defaults: RFC 9106's low-memory profile, argon2-cffi's own defaults).
+    #: Stored hashes keep their parameters; a login rehashes when these change.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
     max_photo_bytes: int = 8 * 1024 * 1024
     max_photos: int = 5

@@ -111,32 +111,44 @@ class User:
 
 
 @cache
-def _hasher() -> Any:
+def _hasher_for(time_cost: int, memory_kib: int, parallelism: int) -> Any:
     try:
         from argon2 import PasswordHasher
     except ImportError as exc:  # pragma: no cover - the web extra is missing
         raise ImportError("the review app needs argon2-cffi: pip install 'firewatch[web]'") from exc
-    return PasswordHasher()
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+def _hasher(settings: Settings) -> Any:
+    r = settings.review
+    return _hasher_for(r.argon2_time_cost, r.argon2_memory_kib, r.argon2_parallelism)
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash_for(time_cost: int, memory_kib: int, parallelism: int) -> str:
     # Verified against when the user does not exist, so that a wrong name costs the same time
     # as a wrong password and names cannot be discovered by timing.
-    return str(_hasher().hash(secrets.token_urlsafe(16)))
+    return str(_hasher_for(time_cost, memory_kib, parallelism).hash(secrets.token_urlsafe(16)))
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password``."""
-    return str(_hasher().hash(password))
+def _dummy_hash(settings: Settings) -> str:
+    r = settings.review
+    return _dummy_hash_for(r.argon2_time_cost, r.argon2_memory_kib, r.argon2_parallelism)
+
+
+def hash_password(password: str, settings: Settings) -> str:
+    """An argon2id hash of ``password`` with the configured cost."""
+    return str(_hasher(settings).hash(password))
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches ``password_hash`` (never raises on a mismatch)."""
+    from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
     try:
-        return bool(_hasher().verify(password_hash, password))
+        # The hash carries its own parameters; any hasher verifies it.
+        return bool(PasswordHasher().verify(password_hash, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -216,7 +228,7 @@ def add_user(
     if problems:
         raise UserError(f"{username}: " + "; ".join(problems))
     assert code is not None
-    pw_hash = hash_password(password)
+    pw_hash = hash_password(password, settings)
     with engine.begin() as conn:
         taken = conn.execute(select(ReviewUser.id).where(ReviewUser.username == username)).first()
         if taken:
@@ -360,7 +372,7 @@ def import_users(
         if pw is None:
             pw = secrets.token_urlsafe(12)
             generated[r["username"]] = pw
-        hashed.append((r, code, hash_password(pw)))
+        hashed.append((r, code, hash_password(pw, settings)))
     with engine.begin() as conn:
         for r, code, pw_hash in hashed:
             _insert_user(
@@ -392,12 +404,17 @@ def list_users(engine: Engine) -> list[dict[str, Any]]:
 
 
 def set_password(
-    engine: Engine, username: str, password: str, *, actor: audit.Actor = audit.SYSTEM
+    engine: Engine,
+    settings: Settings,
+    username: str,
+    password: str,
+    *,
+    actor: audit.Actor = audit.SYSTEM,
 ) -> None:
     """Set a new password (and lift a lockout)."""
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password shorter than {MIN_PASSWORD} characters")
-    pw_hash = hash_password(password)
+    pw_hash = hash_password(password, settings)
     with engine.begin() as conn:
         res = conn.execute(
             update(ReviewUser)
@@ -482,7 +499,7 @@ def authenticate(
             audit.record(conn, who, "login_throttled", at=now)
         return AuthResult("throttled")
     if row is None or not row["active"]:
-        verify_password(_dummy_hash(), password)
+        verify_password(_dummy_hash(settings), password)
         with engine.begin() as conn:
             audit.record(conn, who, "login_failed", detail={"reason": "unknown user"}, at=now)
         return AuthResult("bad")
@@ -524,8 +541,8 @@ def authenticate(
             return AuthResult("locked", locked_until=locked_until)
         return AuthResult("bad")
     values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
-    if _hasher().check_needs_rehash(row["password_hash"]):
-        values["password_hash"] = hash_password(password)
+    if _hasher(settings).check_needs_rehash(row["password_hash"]):
+        values["password_hash"] = hash_password(password, settings)
     with engine.begin() as conn:
         conn.execute(update(ReviewUser).where(ReviewUser.id == row["id"]).values(**values))
         audit.record(conn, who, "login", at=now)

@@ -198,7 +198,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Any:
         if is_api(request):
-            return JSONResponse({"detail": exc.errors()}, status_code=422)
+            # Never echo the input back: it may hold a password.
+            errors = [
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                for e in exc.errors()
+            ]
+            return JSONResponse({"detail": errors}, status_code=422)
         return error_page(request, 422, "提交的内容格式不对。Invalid request.")
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
