@@ -49,8 +49,13 @@ def region_bbox(settings: Settings) -> tuple[float, float, float, float]:
     return (w - pad, s - pad, e + pad, n + pad)
 
 
-def attribute_frame(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, int]:
+def attribute_frame(
+    frame: pd.DataFrame, settings: Settings, *, index: Any | None = None
+) -> tuple[pd.DataFrame, int]:
     """Attribute canonical detections to city and county; drop those outside the region.
+
+    ``index`` is a prebuilt :class:`~firewatch.spatial.attribute.CountyIndex` (default: the one
+    of ``settings.boundaries_path``, built once per process).
 
     Returns
     -------
@@ -74,7 +79,8 @@ def attribute_frame(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFra
             county_name=None,
         )
         return out, int((~inbox).sum())
-    attributed = _county_index(settings).attribute(boxed, neighbour_km=settings.region.neighbour_km)
+    index = index if index is not None else _county_index(settings)
+    attributed = index.attribute(boxed, neighbour_km=settings.region.neighbour_km)
     keep = attributed["region"].isin(["province", "neighbour"])
     outside = int((~inbox).sum() + (~keep).sum())
     return attributed.loc[keep], outside
@@ -250,6 +256,8 @@ class DailyResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     #: What the dispatch stage did (``firewatch.dispatch.assign.DispatchResult``), if it ran.
     dispatch: Any = None
+    #: What the classify stage did (``firewatch.classify.store.ClassifyResult``), if it ran.
+    classify: Any = None
 
 
 def daily(
@@ -283,6 +291,12 @@ def daily(
     out = Path(out_dir) if out_dir is not None else settings.output_dir
     out.mkdir(parents=True, exist_ok=True)
     result = DailyResult(day=day, runs=runs, summary=summarise_day(engine, day), refused=refused)
+    # --- classify (issue 4): class, p_straw, explanation, model version for the day's points --
+    if settings.classify.in_daily:
+        from firewatch.classify.store import classify_daily
+
+        result.classify = classify_daily(engine, settings, day=day)
+    # --- end classify ----------------------------------------------------------------------------
     # --- dispatch (issue 7): assign the day's new points, remind, escalate, notify -----------
     if settings.review.dispatch_in_daily:
         from firewatch.dispatch.assign import run_dispatch

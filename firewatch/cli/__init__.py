@@ -6,6 +6,7 @@ from firewatch.cli import (
     bulletin,  # noqa: F401  (bulletin, report)
     core,  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
     maps,  # noqa: F401  (map)
+    scale,  # noqa: F401  (backfill)
     season,  # noqa: F401  (season)
     web,  # noqa: F401  (serve, users, dispatch, watch)
 )

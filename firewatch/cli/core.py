@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -14,6 +14,12 @@ from rich.table import Table
 from firewatch.cli.app import ExitCode, app, fail, state
 from firewatch.errors import FirewatchError, FirmsApiError, FirmsFormatError, StoreError
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from firewatch.pipeline import DaySummary
+    from firewatch.store.repo import RunSummary
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -21,7 +27,7 @@ db_app = typer.Typer(help="Store administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-def _engine(*, migrate: bool = False):  # type: ignore[no-untyped-def]
+def _engine(*, migrate: bool = False) -> Engine:
     from firewatch.store import connect, ensure_current, upgrade
 
     engine = connect(state().settings.database_url)
@@ -42,7 +48,7 @@ def _date(value: str) -> dt.date:
         raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
-def _runs_table(runs) -> Table:  # type: ignore[no-untyped-def]
+def _runs_table(runs: list[RunSummary]) -> Table:
     t = Table(title="ingestion runs")
     for col in ("origin", "status", "read", "new", "duplicate", "outside", "quarantined"):
         t.add_column(col, justify="left" if col in ("origin", "status") else "right")
@@ -59,7 +65,7 @@ def _runs_table(runs) -> Table:  # type: ignore[no-untyped-def]
     return t
 
 
-def _report_quarantine(runs) -> None:  # type: ignore[no-untyped-def]
+def _report_quarantine(runs: list[RunSummary]) -> None:
     for r in runs:
         for q in r.quarantine[:20]:
             err_console.print(f"[yellow]quarantined[/] {q.origin}:{q.line}: {q.reason}")
@@ -234,7 +240,7 @@ def runs(
     console.print(t)
 
 
-def print_day_summary(summary) -> None:  # type: ignore[no-untyped-def]
+def print_day_summary(summary: DaySummary) -> None:
     """Print counts per city and county for a day (used by `daily` and the demo)."""
     s = summary
     if s.total == 0:

@@ -12,11 +12,11 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, Table, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -79,7 +79,7 @@ def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]
     if "fire_type" in out:
         out["fire_type"] = out["fire_type"].astype(object)
     out = out.astype(object).where(pd.notna(out), None)
-    return out.to_dict("records")  # type: ignore[return-value]
+    return out.to_dict("records")
 
 
 def _insert(conn: Connection) -> Any:
@@ -93,7 +93,7 @@ def _insert(conn: Connection) -> Any:
 
 def _upsert_detections(conn: Connection, rows: list[dict[str, Any]], run_id: int) -> None:
     insert = _insert(conn)
-    table = Detection.__table__
+    table = cast(Table, Detection.__table__)
     for i in range(0, len(rows), _CHUNK):
         chunk = [{**r, "run_id": run_id} for r in rows[i : i + _CHUNK]]
         stmt = insert(table).values(chunk)
@@ -157,7 +157,7 @@ def store_run(
             rows_read=rows_read,
         )
         res = conn.execute(
-            IngestRun.__table__.insert().values(
+            insert(IngestRun).values(
                 kind=run.kind,
                 origin=run.origin,
                 input_sha256=run.input_sha256,
@@ -177,7 +177,7 @@ def store_run(
         status = "partial" if quarantine else "ok"
         if quarantine:
             conn.execute(
-                QuarantinedRow.__table__.insert(),
+                insert(QuarantinedRow),
                 [
                     {
                         "run_id": run_id,
@@ -190,8 +190,8 @@ def store_run(
                 ],
             )
         conn.execute(
-            IngestRun.__table__.update()
-            .where(IngestRun.__table__.c.id == run_id)
+            update(IngestRun)
+            .where(IngestRun.id == run_id)
             .values(
                 finished_at=utcnow(),
                 status=status,
@@ -230,7 +230,7 @@ def record_refused(
     now = utcnow()
     with engine.begin() as conn:
         res = conn.execute(
-            IngestRun.__table__.insert().values(
+            insert(IngestRun).values(
                 kind=kind,
                 origin=origin,
                 input_sha256=input_sha256,
@@ -266,7 +266,7 @@ def load_detections(
     Returns a DataFrame with the canonical columns (``acq_time_bjt`` derived) and the attribution
     columns, ordered by acquisition time.
     """
-    table = Detection.__table__
+    table = cast(Table, Detection.__table__)
     stmt = select(table)
     if first is not None:
         start, end = beijing_day_bounds(first, last)
@@ -282,7 +282,7 @@ def load_detections(
         )
     df["acq_time_utc"] = pd.to_datetime(df["acq_time_utc"], utc=True)
     df.insert(
-        df.columns.get_loc("acq_time_utc") + 1,  # type: ignore[operator]
+        df.columns.get_loc("acq_time_utc") + 1,
         "acq_time_bjt",
         df["acq_time_utc"].dt.tz_convert(BEIJING_TZ),
     )
@@ -305,7 +305,7 @@ def load_detections(
 def update_attribution(engine: Engine, frame: pd.DataFrame) -> int:
     """Rewrite the county attribution of stored detections (after boundaries change)."""
     rows = _records(frame, ("detection_id", *ATTRIBUTION_COLUMNS))
-    table = Detection.__table__
+    table = cast(Table, Detection.__table__)
     from sqlalchemy import bindparam
 
     stmt = (
@@ -322,7 +322,7 @@ def update_attribution(engine: Engine, frame: pd.DataFrame) -> int:
 
 def load_runs(engine: Engine, *, limit: int = 50) -> pd.DataFrame:
     """The most recent ingestion runs, newest first."""
-    table = IngestRun.__table__
+    table = cast(Table, IngestRun.__table__)
     with engine.connect() as conn:
         rows = conn.execute(select(table).order_by(table.c.id.desc()).limit(limit)).mappings().all()
     return pd.DataFrame(rows, columns=[c.name for c in table.columns])
@@ -330,7 +330,7 @@ def load_runs(engine: Engine, *, limit: int = 50) -> pd.DataFrame:
 
 def load_quarantine(engine: Engine, run_id: int | None = None) -> pd.DataFrame:
     """Quarantined rows (of one run, or all), with file, line and reason."""
-    table = QuarantinedRow.__table__
+    table = cast(Table, QuarantinedRow.__table__)
     stmt = select(table).order_by(table.c.run_id, table.c.line)
     if run_id is not None:
         stmt = stmt.where(table.c.run_id == run_id)
