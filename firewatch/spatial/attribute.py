@@ -194,7 +194,9 @@ class CountyIndex:
         self._fwd = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         self._inv = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
         self._geod = pyproj.Geod(ellps="WGS84")
-        lines = shapely.get_parts(shapely.boundary(self.province))
+        # Edges are straight in lon/lat (that is what containment uses); split long ones so
+        # that their straight projected images stay within millimetres of them.
+        lines = shapely.get_parts(shapely.segmentize(shapely.boundary(self.province), 0.01))
         xy, part = shapely.get_coordinates(lines, return_index=True)
         same = part[1:] == part[:-1]
         a = xy[:-1][same]
@@ -393,6 +395,7 @@ class CountyIndex:
         clash = [c for c in ATTRIBUTION_COLUMNS if c in out.columns]
         if clash:
             log.info("replacing existing column(s) %s", ", ".join(clash))
+
         def pick(table: NDArray[np.object_]) -> NDArray[np.object_]:
             col = np.full(n, None, dtype=object)
             col[is_county] = table[ci[is_county]]

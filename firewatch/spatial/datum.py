@@ -257,16 +257,14 @@ def convert(lon: ArrayLike, lat: ArrayLike, *, src: str, dst: str) -> tuple[Floa
     x, y = _xy(lon, lat)
     if s == d:
         return x.copy(), y.copy()
+    # Every path goes through GCJ-02, the only datum with a direct link to both others.
     if s == "bd09":
         x, y = bd09_to_gcj02(x, y)
-        s = "gcj02"
-    if s == "gcj02" and d == "wgs84":
-        return gcj02_to_wgs84(x, y)
-    if s == "gcj02" and d == "bd09":
-        return gcj02_to_bd09(x, y)
-    # s == "wgs84"
-    x, y = wgs84_to_gcj02(x, y)
-    return (x, y) if d == "gcj02" else gcj02_to_bd09(x, y)
+    elif s == "wgs84":
+        x, y = wgs84_to_gcj02(x, y)
+    if d == "gcj02":
+        return x, y
+    return gcj02_to_wgs84(x, y) if d == "wgs84" else gcj02_to_bd09(x, y)
 
 
 def gcj02_offset_m(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
