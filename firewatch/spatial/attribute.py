@@ -364,7 +364,6 @@ class CountyIndex:
         n = len(idx)
         finite = np.isfinite(lat) & np.isfinite(lon)
         is_county = (idx >= 0) & (idx < self.n_county)
-        ci = np.where(is_county, idx, 0)
         # Region codes index _REGIONS: 0 no coordinate, 1 province, 2 neighbour, 3 outside.
         region = np.where(finite, 3, 0).astype(np.int8)
         region[is_county] = 1
@@ -396,10 +395,11 @@ class CountyIndex:
         if clash:
             log.info("replacing existing column(s) %s", ", ".join(clash))
 
+        # One take per column from a small table whose last entry is None (for no county).
+        take = np.where(is_county, idx, self.n_county)
+
         def pick(table: NDArray[np.object_]) -> NDArray[np.object_]:
-            col = np.full(n, None, dtype=object)
-            col[is_county] = table[ci[is_county]]
-            return col
+            return np.append(table, None).take(take)
 
         values = {
             "city_code": pick(self.city_code),
@@ -410,7 +410,7 @@ class CountyIndex:
             "neighbour_name": nb_name,
         }
         for col in ATTRIBUTION_COLUMNS:
-            out[col] = pd.Series(values[col], index=df.index, dtype=object)
+            out[col] = values[col]  # positional: the arrays follow df row by row
         log.info(
             "attributed %d point(s): %d in a county, %d near the province, %d outside",
             n,
