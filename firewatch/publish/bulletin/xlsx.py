@@ -79,7 +79,14 @@ def _sheet_table(wb: Any, table: Table, used: set[str]) -> None:
     for row in zip(*data, strict=True):
         ws.append(list(row))
     if table.total is not None:
-        ws.append([_value(table.total.get(c.key), c.kind) for c in cols])
+        # The total row's first cell is a label ("合计") even in a date or number column.
+        total = [table.total.get(c.key) for c in cols]
+        ws.append(
+            [
+                v if isinstance(v, str) else _value(v, c.kind)
+                for v, c in zip(total, cols, strict=True)
+            ]
+        )
         for cell in ws[ws.max_row]:
             cell.font = bold
     for j, c in enumerate(cols, start=1):
