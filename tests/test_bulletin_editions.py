@@ -117,9 +117,7 @@ def test_internal_edition_names_the_responsible_people(
 
 
 @pytest.mark.parametrize("fmt", ["html", "docx", "xlsx", "pdf"])
-def test_public_edition_has_no_personal_data(
-    outputs: dict[str, dict[str, str]], fmt: str
-) -> None:
+def test_public_edition_has_no_personal_data(outputs: dict[str, dict[str, str]], fmt: str) -> None:
     text = outputs["public"][fmt]
     leaked = [who for who in PERSONAL if who in text]
     assert not leaked, f"personal data in the public {fmt}: {leaked}"
