@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import email
+import email.policy
 import io
+import json
 import re
 import socket
+import threading
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +286,112 @@ def app_routes(client: Any) -> list[tuple[str, set[str]]]:
         if r.path is not None and getattr(r, "methods", None):
             out.append((r.path, set(r.methods)))
     return out
+
+
+# --- real notification servers on 127.0.0.1 ------------------------------------------------
+@dataclass
+class Mail:
+    sender: str
+    to: list[str]
+    subject: str
+    body: str
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.mails: list[Mail] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = msg.get_body(preferencelist=("plain",))
+        with self.lock:
+            self.mails.append(
+                Mail(
+                    sender=envelope.mail_from,
+                    to=list(envelope.rcpt_tos),
+                    subject=str(msg["Subject"]),
+                    body=body.get_content() if body is not None else "",  # type: ignore[attr-defined]
+                )
+            )
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Mail]:
+        return [m for m in self.mails if address in m.to]
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1."""
+
+    def __init__(self, port: int) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.inbox = Inbox()
+        self.port = port
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@dataclass
+class Robot:
+    """What a chat-robot server received; ``script`` holds the next answers to give."""
+
+    received: list[dict[str, Any]] = field(default_factory=list)
+    #: (status, JSON body) answered to the next requests, then {"errcode": 0}.
+    script: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.received if r["path"] == path]
+
+
+class RobotServer:
+    """A real HTTP server on 127.0.0.1 answering like a WeCom/DingTalk group robot."""
+
+    def __init__(self) -> None:
+        state = self.state = Robot()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                with state.lock:
+                    state.received.append(
+                        {
+                            "path": self.path,
+                            "content_type": self.headers.get("Content-Type"),
+                            "json": json.loads(raw),
+                            "bytes": len(raw),
+                        }
+                    )
+                    status, answer = state.script.pop(0) if state.script else (200, {"errcode": 0})
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> RobotServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)

@@ -7,17 +7,12 @@ body, and that a second run sends nothing again.
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from review_support import DAY, free_port, review_store
+from review_support import DAY, Robot, RobotServer, SmtpServer, free_port, review_store
 from sqlalchemy import Engine, select, text
 
 from firewatch.config import Settings
@@ -29,54 +24,6 @@ T0 = dt.datetime(2025, 4, 23, 8, 0, tzinfo=dt.UTC)
 H = dt.timedelta(hours=1)
 
 
-# --- a real SMTP server (aiosmtpd) ------------------------------------------------------------
-@dataclass
-class Mail:
-    sender: str
-    to: list[str]
-    subject: str
-    body: str
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: list[Mail] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        body = msg.get_body(preferencelist=("plain",))
-        with self.lock:
-            self.mails.append(
-                Mail(
-                    sender=envelope.mail_from,
-                    to=list(envelope.rcpt_tos),
-                    subject=str(msg["Subject"]),
-                    body=body.get_content() if body is not None else "",
-                )
-            )
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[Mail]:
-        return [m for m in self.mails if address in m.to]
-
-
-class SmtpServer:
-    def __init__(self, port: int) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.inbox = Inbox()
-        self.port = port
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
-
-    def start(self) -> SmtpServer:
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     server = SmtpServer(free_port()).start()
@@ -84,52 +31,11 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-# --- a real HTTP server answering like a WeCom/DingTalk robot --------------------------------
-@dataclass
-class Robot:
-    received: list[dict[str, Any]] = field(default_factory=list)
-    #: (status, JSON body) answered to the next requests, then {"errcode": 0}.
-    script: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def on(self, path: str) -> list[dict[str, Any]]:
-        return [r for r in self.received if r["path"] == path]
-
-
 @pytest.fixture
 def robot() -> Iterator[tuple[Robot, str]]:
-    state = Robot()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            raw = self.rfile.read(length)
-            with state.lock:
-                state.received.append(
-                    {
-                        "path": self.path,
-                        "content_type": self.headers.get("Content-Type"),
-                        "json": json.loads(raw),
-                    }
-                )
-                status, answer = state.script.pop(0) if state.script else (200, {"errcode": 0})
-            body = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    server = RobotServer().start()
+    yield server.state, server.url
+    server.stop()
 
 
 def configure(settings: Settings, *, smtp_port: int | None, robot_url: str | None) -> None:

@@ -277,6 +277,25 @@ def _compose(settings: Settings, kind: str, bodies: Sequence[str]) -> tuple[str,
     return subject, text
 
 
+def _chunks(settings: Settings, channel: str, kind: str, members: list[Any]) -> list[list[Any]]:
+    """Split a webhook message so each stays under the robot's size limit (an e-mail is one)."""
+    if channel != "webhook":
+        return [members]
+    limit = settings.notify.webhook_max_bytes
+    # Title, lead and link around the lines; the count in the title may grow by a few digits.
+    overhead = len(_compose(settings, kind, [])[1].encode()) + 8
+    chunks: list[list[Any]] = [[]]
+    size = overhead
+    for r in members:
+        line = len(r["body"].encode()) + 1
+        if chunks[-1] and size + line > limit:
+            chunks.append([])
+            size = overhead
+        chunks[-1].append(r)
+        size += line
+    return chunks
+
+
 def _webhook_url(settings: Settings, target: str) -> str | None:
     n = settings.notify
     name = target.removeprefix("webhook:")
@@ -320,7 +339,12 @@ def deliver(
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for r in rows:
         groups.setdefault((r["channel"], r["target"], r["kind"]), []).append(r)
-    for (channel, target, kind), members in groups.items():
+    batches = [
+        (channel, target, kind, chunk)
+        for (channel, target, kind), members in groups.items()
+        for chunk in _chunks(settings, channel, kind, members)
+    ]
+    for channel, target, kind, members in batches:
         ids = [r["id"] for r in members]
         with engine.begin() as conn:
             claimed = conn.execute(

@@ -94,6 +94,8 @@ class NotifySettings(BaseModel):
     #: More robots by grid code: each gets the notifications of points in its subtree,
     #: e.g. {"230302": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."}.
     grid_webhooks: dict[str, SecretStr] = Field(default_factory=dict)
+    #: A robot message is split to stay under this many bytes (WeCom text allows 2048).
+    webhook_max_bytes: int = 2000
     retries: int = 3
     backoff_s: float = 2.0
     timeout_s: float = 10.0
