@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -89,7 +89,7 @@ def map_command(
     )
 
     settings = state().settings
-    edition = "public" if public else "internal"
+    edition: Literal["internal", "public"] = "public" if public else "internal"
     if assets not in (None, "inline", "alongside", "cdn"):
         fail(f"--assets must be inline, alongside or cdn, not {assets!r}", ExitCode.USAGE)
     if assets is not None and offline is None:

@@ -66,7 +66,7 @@ CLASS_STYLES: Final[tuple[_Style, ...]] = (
 
 #: Outline per review status, in drawing order.
 STATUS_STYLES: Final[tuple[_Style, ...]] = (
-    _Style(None, "未派发 not dispatched", stroke="#ffffff", weight=1.0),
+    _Style(None, "未派发 not dispatched", stroke="#67000d", weight=0.7),
     _Style("answered", "已反馈 answered", stroke="#1a9850", weight=2.0),
     _Style("pending", "待核查 pending", stroke="#2166ac", weight=2.0),
     _Style("escalated", "已上报 escalated", stroke="#000000", weight=2.5, dash=(3, 2)),
@@ -477,7 +477,8 @@ def encode_points(
         "classes": classes,
         "statuses": statuses,
         "classesTitle": "类别 Class" if "fp_class" in frame.columns else "",
-        "statusesTitle": "核查 Site check",
+        # Without the review app there is no status to explain.
+        "statusesTitle": "核查 Site check" if "review_status" in frame.columns else "",
         "fields": fields,
         "days": [d.isoformat() for d in days],
         "day": None,

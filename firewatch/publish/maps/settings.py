@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 __all__ = ["MapSettings", "TileSource"]
 
-BaseName = Literal["osm", "tianditu", "imagery", "none"]
+BASES = ("osm", "tianditu", "imagery", "none")
 Edition = Literal["internal", "public"]
 
 
@@ -39,9 +39,10 @@ class TileSource(BaseModel):
 class MapSettings(BaseModel):
     """What ``firewatch map`` and the map stage of ``firewatch daily`` write."""
 
-    #: Base layer shown when a map opens online; the others stay in the layer switcher.
+    #: Base layer shown when a map opens online (osm, tianditu, imagery, none, or the name of
+    #: one of ``extra_tiles``); the others stay in the layer switcher.
     #: Offline maps open on ``none`` (no tiles) so that they make no network request at all.
-    base: BaseName = "osm"
+    base: str = "osm"
     #: Bundle Leaflet and plugins into the HTML (for intranets that block CDNs).
     offline: bool = False
     #: Extra tile services listed in the layer switcher (intranet mirrors).
@@ -56,8 +57,9 @@ class MapSettings(BaseModel):
     cluster_min_points: int = Field(default=25, ge=2)
     #: Offer a heat layer (off when the map opens).
     heat: bool = True
-    #: Boundaries are simplified to this many metres (keeps files small; points are never moved).
-    simplify_m: float = Field(default=20.0, ge=0.0)
+    #: Simplify boundaries to this many metres before drawing (0: as stored; the bundled file is
+    #: already simplified, topology-preserving).  Only the drawing changes, never attribution.
+    simplify_m: float = Field(default=0.0, ge=0.0)
     #: Size of static PNG maps (bulletins): CSS pixels, rendered at ``png_scale``× for print.
     png_width: int = Field(default=1200, ge=200)
     png_height: int = Field(default=900, ge=200)
@@ -69,3 +71,10 @@ class MapSettings(BaseModel):
     daily_png: bool = False
     #: Chromium used for PNGs; ``None`` lets Playwright use its own browser.
     chromium_path: str | None = "/usr/bin/chromium"
+
+    @model_validator(mode="after")
+    def _known_base(self) -> MapSettings:
+        names = [*BASES, *(t.name for t in self.extra_tiles)]
+        if self.base not in names:
+            raise ValueError(f"map base {self.base!r} is not one of {', '.join(names)}")
+        return self

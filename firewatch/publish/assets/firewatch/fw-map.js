@@ -415,8 +415,7 @@
           if (!it.present) { continue; }
           var sw = kind === 'cls'
             ? '<span class="fw-sw" style="background:' + it.fill + '"></span>'
-            : '<span class="fw-sw fw-sw-ring" style="border-color:' +
-              (it.stroke.toLowerCase() === '#ffffff' ? '#bbb' : it.stroke) +
+            : '<span class="fw-sw fw-sw-ring" style="border-color:' + it.stroke +
               ';border-width:' + Math.max(1, it.weight) + 'px;border-style:' +
               (it.dash ? 'dashed' : 'solid') + '"></span>';
           html.push('<label class="fw-legend-row"><input type="checkbox" checked data-kind="' +
@@ -426,8 +425,8 @@
       }
       if (d.classesTitle) { html.push('<div class="fw-legend-sub">' + esc(d.classesTitle) + '</div>'); }
       rows(d.classes, 'cls');
-      if (d.statuses.length > 1 || d.statuses[0].key) {
-        if (d.statusesTitle) { html.push('<div class="fw-legend-sub">' + esc(d.statusesTitle) + '</div>'); }
+      if (d.statusesTitle) {
+        html.push('<div class="fw-legend-sub">' + esc(d.statusesTitle) + '</div>');
         rows(d.statuses, 'st');
       }
       var notes = this.options.notes || [];
@@ -584,7 +583,8 @@
   /** Fit the map to the points (or a fallback box) once the map is built. */
   FW.fit = function (map, points, fallback) {
     var b = points && points._n ? points.getBounds() : L.latLngBounds(fallback);
-    if (b.getNorthEast().equals(b.getSouthWest())) { map.setView(b.getCenter(), 11); }
-    else { map.fitBounds(b, { padding: [24, 24], maxZoom: 12 }); }
+    // No animation: the view is final when the page has loaded (screenshots, tests, PNGs).
+    if (b.getNorthEast().equals(b.getSouthWest())) { map.setView(b.getCenter(), 11, { animate: false }); }
+    else { map.fitBounds(b, { padding: [24, 24], maxZoom: 12, animate: false }); }
   };
 }(window, L));
