@@ -105,21 +105,26 @@ def _ensure_fre(frame: pd.DataFrame, cfg: SeasonSettings) -> pd.DataFrame:
     return estimate_fre(frame, cfg)
 
 
-def _in_window(det: pd.DataFrame, season: Season) -> pd.DataFrame:
-    first = pd.Timestamp(season.first)
-    last = pd.Timestamp(season.last)
-    inside = (det["day"] >= first) & (det["day"] <= last)
-    if (~inside).any():
+def _window_index(det: pd.DataFrame, season: Season) -> tuple[np.ndarray, np.ndarray]:
+    """Day index of each detection in the window (0-based) and whether it is inside."""
+    day = det["day"].to_numpy(dtype="datetime64[D]")
+    di = (day - np.datetime64(season.first, "D")).astype(np.int64)
+    inside = (di >= 0) & (di < season.days)
+    if not inside.all():
         log.info("%d detection(s) outside %s left out", int((~inside).sum()), season.label)
-    return det.loc[inside]
+    return di, inside
 
 
-def _common_attrs(det: pd.DataFrame, season: Season, cfg: SeasonSettings) -> dict[str, Any]:
-    def _values(col: str) -> str:
-        if col not in det.columns or det.empty:
-            return ""
-        return ", ".join(sorted(det[col].dropna().astype(str).unique()))
+def _distinct(det: pd.DataFrame, col: str, mask: np.ndarray) -> str:
+    if col not in det.columns or not mask.any():
+        return ""
+    values = pd.unique(det[col].to_numpy(dtype=object)[mask])  # hash-based, no sort of n rows
+    return ", ".join(sorted(str(v) for v in values if isinstance(v, str) and v))
 
+
+def _common_attrs(
+    det: pd.DataFrame, mask: np.ndarray, season: Season, cfg: SeasonSettings
+) -> dict[str, Any]:
     return {
         "title": f"firewatch burning-season cube, {season.label}",
         "season": season.name,
@@ -127,9 +132,9 @@ def _common_attrs(det: pd.DataFrame, season: Season, cfg: SeasonSettings) -> dic
         "first_day": season.first.isoformat(),
         "last_day": season.last.isoformat(),
         "time_zone": "days are Beijing time (UTC+8)",
-        "instruments": _values("instrument"),
-        "satellites": _values("satellite"),
-        "products": _values("product"),
+        "instruments": _distinct(det, "instrument", mask),
+        "satellites": _distinct(det, "satellite", mask),
+        "products": _distinct(det, "product", mask),
         "fre_method": (
             "FRP scaled to a day's energy with a modified-Gaussian diurnal cycle (daytime) or a "
             "fixed duration (night); overlapping overpasses averaged; see docs/season.md"
@@ -145,12 +150,12 @@ def _common_attrs(det: pd.DataFrame, season: Season, cfg: SeasonSettings) -> dic
     }
 
 
-def _per_date(det: pd.DataFrame, season: Season) -> dict[str, np.ndarray]:
-    di = (det["day"] - pd.Timestamp(season.first)).dt.days.to_numpy()
-    n = season.days
+def _per_date(di: np.ndarray, overpass: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Detections and distinct overpasses per day (``di`` already inside the window)."""
     count = np.bincount(di, minlength=n)
-    pairs = pd.DataFrame({"d": di, "o": det["overpass_id"].to_numpy()}).drop_duplicates()
-    over = np.bincount(pairs["d"].to_numpy(), minlength=n)
+    width = int(overpass.max()) + 1 if len(overpass) else 1
+    days_of_pairs = np.unique(di * width + overpass) // width
+    over = np.bincount(days_of_pairs, minlength=n)
     return {"detections": count.astype(np.int32), "n_overpasses": over.astype(np.int16)}
 
 
@@ -188,30 +193,34 @@ def county_cube(
     cfg = settings or SeasonSettings()
     if "county_code" not in detections.columns:
         raise SeasonInputError("the county cube needs attributed detections (county_code)")
-    det = _in_window(_ensure_fre(detections, cfg), season)
-    has = det["county_code"].notna()
-    attributed = det.loc[has]
+    det = _ensure_fre(detections, cfg)
+    di, inwin = _window_index(det, season)
+    has = det["county_code"].notna().to_numpy()
+    m = inwin & has
 
     cols = ["county_code", "county_name", "city_code", "city_name"]
-    seen = attributed.reindex(columns=cols).drop_duplicates("county_code")
+    # counties seen in the data: factorize (hash) once, names from each code's first row
+    codes, uniques = pd.factorize(det["county_code"].to_numpy(dtype=object)[m])
+    rows = np.flatnonzero(m)
+    _, first = np.unique(codes, return_index=True)
+    seen = det.reindex(columns=cols).iloc[rows[first]].astype({"county_code": str})
     if counties is not None:
-        table = counties.reindex(columns=cols)
+        table = counties.reindex(columns=cols).astype({"county_code": str})
         table = pd.concat([table, seen[~seen["county_code"].isin(table["county_code"])]])
     else:
         table = seen.sort_values("county_code")
-    table = table.astype({"county_code": str}).reset_index(drop=True)
+    table = table.reset_index(drop=True)
 
     nd, nc = season.days, len(table)
-    di = (attributed["day"] - pd.Timestamp(season.first)).dt.days.to_numpy()
-    ci = pd.Categorical(attributed["county_code"].astype(str), categories=table["county_code"])
-    flat = di * nc + ci.codes.astype(np.int64)
+    position = pd.Index(table["county_code"]).get_indexer(pd.Index(uniques).astype(str))
+    flat = di[m] * nc + position[codes]
 
     def cube(weights: np.ndarray | None, dtype: str) -> np.ndarray:
         v = np.bincount(flat, weights=weights, minlength=nd * nc)
         return v.reshape(nd, nc).astype(dtype)
 
     def w(col: str) -> np.ndarray:
-        return attributed[col].to_numpy(dtype=float)
+        return det[col].to_numpy(dtype=float)[m]
 
     dims: tuple[str, ...] = ("date", "county")
     data: dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]] = {
@@ -230,7 +239,7 @@ def county_cube(
         ("dry_matter_high", "dry_matter_t_high", "dry matter burned, high end"),
     ):
         data[var] = (dims, cube(w(col), "float64"), {"long_name": long, "units": "t"})
-    per_date = _per_date(det, season)
+    per_date = _per_date(di[inwin], det["overpass_id"].to_numpy()[inwin], nd)
     data["detections"] = (
         ("date",),
         per_date["detections"],
@@ -249,9 +258,9 @@ def county_cube(
         "city_name": ("county", table["city_name"].fillna("").to_numpy(dtype=str)),
     }
     ds = xr.Dataset(data, coords=coords)
-    ds.attrs.update(_common_attrs(det, season, cfg))
+    ds.attrs.update(_common_attrs(det, inwin, season, cfg))
     ds.attrs["cube"] = "county"
-    ds.attrs["detections_without_county"] = int((~has).sum())
+    ds.attrs["detections_without_county"] = int((inwin & ~has).sum())
     return ds
 
 
@@ -294,15 +303,15 @@ def grid_cube(
         raise ConfigError(f"invalid grid: bbox {bbox}, resolution {res}")
     nx = math.ceil(round((east - west) / res, 9))
     ny = math.ceil(round((north - south) / res, 9))
-    det = _in_window(_ensure_fre(detections, cfg), season)
+    det = _ensure_fre(detections, cfg)
+    di, inwin = _window_index(det, season)
     lon = det["longitude"].to_numpy(dtype=float)
     lat = det["latitude"].to_numpy(dtype=float)
     ix = np.floor((lon - west) / res).astype(np.int64)
     iy = np.floor((lat - south) / res).astype(np.int64)
-    inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-    if (~inside).any():
-        log.info("%d detection(s) outside the grid left out", int((~inside).sum()))
-    di = (det["day"] - pd.Timestamp(season.first)).dt.days.to_numpy()
+    inside = inwin & (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    if (inwin & ~inside).any():
+        log.info("%d detection(s) outside the grid left out", int((inwin & ~inside).sum()))
     nd = season.days
     flat = (di[inside] * ny + iy[inside]) * nx + ix[inside]
     size = nd * ny * nx
@@ -312,7 +321,7 @@ def grid_cube(
         return np.bincount(flat, weights=wts, minlength=size).reshape(nd, ny, nx).astype(dtype)
 
     dims = ("date", "y", "x")
-    per_date = _per_date(det.loc[inside], season)
+    per_date = _per_date(di[inside], det["overpass_id"].to_numpy()[inside], nd)
     ds = xr.Dataset(
         {
             "fire_count": (
@@ -348,7 +357,7 @@ def grid_cube(
             ),
         },
     )
-    ds.attrs.update(_common_attrs(det, season, cfg))
+    ds.attrs.update(_common_attrs(det, inside, season, cfg))
     ds.attrs.update(
         {"cube": "grid", "resolution_deg": res, "bbox": list(bbox), "crs": "EPSG:4326 (WGS-84)"}
     )

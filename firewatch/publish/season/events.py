@@ -6,9 +6,10 @@ Beijing days differ by at most ``event_gap_days``.  An event is a connected comp
 graph (single linkage): a field burning over two days, or a row of adjacent fields lit one after
 another, is one event.
 
-The neighbour pairs come from one :class:`scipy.spatial.cKDTree` query in four dimensions
-(x, y, z in km on the sphere, and the day scaled so that ``gap_days`` days weigh as much as
-``distance_km``), followed by an exact test of both conditions on the candidate pairs.
+The neighbour pairs come from one :class:`scipy.spatial.cKDTree` query in three dimensions
+(x, y in km on an equal-area projection centred on the data, and the day scaled so that
+``gap_days`` days weigh as much as ``distance_km``), followed by an exact test of both conditions
+on the candidate pairs (distance on the sphere).
 
 The same pairs give, for every detection, how many distinct overpasses of the same regime (day or
 night) saw fire within ``event_distance_km`` of it on the same day: the divisor that keeps two
@@ -82,13 +83,13 @@ def solar_hours(frame: pd.DataFrame) -> np.ndarray:
 
 def _regime(frame: pd.DataFrame, solar: np.ndarray) -> np.ndarray:
     """``True`` for daytime detections: FIRMS's ``daynight`` flag, else 06–18 solar time."""
-    if "daynight" in frame.columns:
-        dn = frame["daynight"].astype("string").str.upper().to_numpy(dtype=object)
-        known = pd.notna(dn)
-        out = (solar >= 6.0) & (solar < 18.0)
-        out[known] = dn[known] == "D"
-        return out
-    return (solar >= 6.0) & (solar < 18.0)
+    fallback = (solar >= 6.0) & (solar < 18.0)
+    if "daynight" not in frame.columns:
+        return fallback
+    dn = frame["daynight"].to_numpy(dtype=object)
+    is_day = (dn == "D") | (dn == "d")
+    is_night = (dn == "N") | (dn == "n")
+    return np.where(is_day | is_night, is_day, fallback)
 
 
 def overpass_ids(frame: pd.DataFrame, *, gap_minutes: float = 20.0) -> np.ndarray:
@@ -170,23 +171,33 @@ class EventLinks:
 
 
 def _pairs(
-    xyz: np.ndarray, day: np.ndarray, *, distance_km: float, gap_days: int
+    lat: np.ndarray, lon: np.ndarray, day: np.ndarray, *, distance_km: float, gap_days: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs ``(i, j)``, ``i < j``, within ``distance_km`` and ``gap_days`` of each other."""
+    from pyproj import Transformer
     from scipy.spatial import cKDTree
 
-    if len(xyz) < 2:
+    if len(lat) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    # Scale days so that gap_days weighs distance_km: then both conditions hold only inside the
-    # 4-D ball of radius distance_km * sqrt(2), and the exact test below trims the corners.
+    # Candidates from a 3-D tree: x, y on an equal-area azimuthal projection centred on the data
+    # (distances within 1% over a province), and the day scaled so that gap_days weighs
+    # distance_km; both conditions then hold only inside a ball of radius distance_km * sqrt(2).
+    laea = (
+        f"+proj=laea +lat_0={float(np.mean(lat)):.4f} +lon_0={float(np.mean(lon)):.4f} "
+        "+units=km +ellps=WGS84"
+    )
+    x, y = Transformer.from_crs("EPSG:4326", laea, always_xy=True).transform(lon, lat)
     scale = distance_km / gap_days if gap_days > 0 else 2.0 * distance_km
-    pts = np.column_stack((xyz, day.astype(float) * scale))
-    tree = cKDTree(pts)
-    pairs = tree.query_pairs(distance_km * np.sqrt(2.0) * (1 + 1e-9), output_type="ndarray")
+    pts = np.column_stack((x, y, day.astype(float) * scale))
+    tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
+    pairs = tree.query_pairs(distance_km * np.sqrt(2.0) * 1.01, output_type="ndarray")
     if len(pairs) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
-    d2 = ((xyz[i] - xyz[j]) ** 2).sum(axis=1)
+    # The exact test on the sphere (chord length; it equals the arc to < 1 mm at 1 km).
+    xyz_i = _xyz_km(lat[i], lon[i])
+    xyz_j = _xyz_km(lat[j], lon[j])
+    d2 = ((xyz_i - xyz_j) ** 2).sum(axis=1)
     keep = (d2 <= distance_km**2) & (np.abs(day[i] - day[j]) <= gap_days)
     return i[keep], j[keep]
 
@@ -234,8 +245,7 @@ def find_events(
     lon = frame["longitude"].to_numpy(float)
     if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
         raise SeasonInputError("detections with missing coordinates cannot be grouped")
-    xyz = _xyz_km(lat, lon)
-    i, j = _pairs(xyz, day_int, distance_km=dist, gap_days=gap)
+    i, j = _pairs(lat, lon, day_int, distance_km=dist, gap_days=gap)
 
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -256,8 +266,8 @@ def find_events(
     same = (day_int[i] == day_int[j]) & (daytime[i] == daytime[j])
     a = np.concatenate((np.arange(n), i[same], j[same]))
     b = np.concatenate((over, over[j[same]], over[i[same]]))
-    uniq = pd.DataFrame({"a": a, "b": b}).drop_duplicates()
-    n_over = np.bincount(uniq["a"].to_numpy(), minlength=n).astype(np.int64)
+    width = int(over.max()) + 1
+    n_over = np.bincount(np.unique(a * width + b) // width, minlength=n).astype(np.int64)
 
     log.debug("%d detections -> %d events (%d links)", n, event_id.max(), len(i))
     return EventLinks(day, over, event_id.astype(np.int64), n_over, daytime, solar)
