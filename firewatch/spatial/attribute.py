@@ -399,7 +399,9 @@ class CountyIndex:
         take = np.where(is_county, idx, self.n_county)
 
         def pick(table: NDArray[np.object_]) -> NDArray[np.object_]:
-            return np.append(table, None).take(take)
+            ext = np.empty(len(table) + 1, dtype=object)  # the extra last entry stays None
+            ext[:-1] = table
+            return ext.take(take)
 
         values = {
             "city_code": pick(self.city_code),
