@@ -33,7 +33,6 @@ import json
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -466,8 +465,6 @@ def main(argv: list[str] | None = None) -> int:
     print()
     return 0
 
-
-_: Callable[..., int] = main
 
 if __name__ == "__main__":
     raise SystemExit(main())
