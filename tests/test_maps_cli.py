@@ -6,7 +6,11 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
+import pyogrio
 import pytest
+import shapely
 from PIL import Image
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -15,7 +19,7 @@ from firewatch.cli import app
 from firewatch.config import Settings
 from firewatch.pipeline import daily, ingest_file
 from firewatch.store import repo
-from tests.maps_support import SAMPLE, SPRING_DAY
+from tests.maps_support import BOUNDARIES, SAMPLE, SPRING_DAY
 
 
 @pytest.fixture
@@ -122,3 +126,87 @@ def test_daily_writes_the_days_maps(engine: Engine, settings: Settings, tmp_path
     before = sorted(p.name for p in tmp_path.iterdir())
     daily(engine, settings, day=SPRING_DAY, files=[SAMPLE], fetch_api=False, out_dir=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def _demo_grid(path: Path, county: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A small grid file in the grid format: 4 townships x 4 villages cut from a real county.
+
+    Synthetic geometry (a 2 x 2 split of the county, twice), marked so in a metadata table,
+    like the Jixi demo grid.
+    """
+    code = str(county["code"].iloc[0])
+    geom = county.geometry.iloc[0]
+
+    def quarters(g):  # type: ignore[no-untyped-def]
+        w, s, e, n = g.bounds
+        mx, my = (w + e) / 2, (s + n) / 2
+        boxes = [(w, s, mx, my), (mx, s, e, my), (w, my, mx, n), (mx, my, e, n)]
+        return [g.intersection(shapely.box(*b)) for b in boxes]
+
+    towns, villages = [], []
+    for t, tg in enumerate(quarters(geom), start=1):
+        tcode = f"{code}{t:03d}000"
+        towns.append({"code": tcode, "name": f"试验镇{t}", "parent_code": code, "geometry": tg})
+        for v, vg in enumerate(quarters(tg), start=1):
+            villages.append(
+                {
+                    "code": f"{code}{t:03d}{v:03d}",
+                    "name": f"试验村{t}-{v}",
+                    "parent_code": tcode,
+                    "geometry": vg,
+                }
+            )
+    tgdf = gpd.GeoDataFrame(towns, crs=4326).assign(level="township")
+    vgdf = gpd.GeoDataFrame(villages, crs=4326).assign(level="village")
+    tgdf.to_file(path, layer="township", driver="GPKG")
+    vgdf.to_file(path, layer="village", driver="GPKG")
+    pyogrio.write_dataframe(
+        pd.DataFrame({"key": ["synthetic", "datum"], "value": ["true", "wgs84"]}),
+        path,
+        layer="metadata",
+    )
+    return vgdf
+
+
+def test_grid_map_of_a_township_with_its_villages(
+    store: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    stored = repo.load_detections(store, first=SPRING_DAY, last=SPRING_DAY)
+    code = stored["county_code"].value_counts().index[0]
+    counties = gpd.read_file(BOUNDARIES, layer="county")
+    villages = _demo_grid(tmp_path / "grid.gpkg", counties.loc[counties["code"] == code])
+    pts = gpd.GeoDataFrame(
+        stored, geometry=gpd.points_from_xy(stored.longitude, stored.latitude), crs=4326
+    )
+    hits = gpd.sjoin(pts, villages[["code", "parent_code", "geometry"]], predicate="within")
+    township = hits["parent_code"].value_counts().index[0]
+    expected = int((hits["parent_code"] == township).sum())
+    env = {"FIREWATCH_GRIDS_PATH": str(tmp_path / "grid.gpkg")}
+
+    out = tmp_path / "township.html"
+    result = CliRunner().invoke(
+        app,
+        ["--db", settings.database_url, "map", "--grid", township, "--date", "2025-04-23",
+         "-o", str(out)],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert _count_in_title(out) == expected > 0
+    own = villages.loc[villages["parent_code"] == township, "name"]
+    assert all(name in text for name in own)  # its four villages are drawn, named
+    others = villages.loc[villages["parent_code"] != township, "name"]
+    assert not any(f'"{name}"' in text for name in others)
+    assert "合成演示数据" in text  # the synthetic grid is said to be synthetic
+
+    # The daily map draws only the villages where the day's fires are.
+    result = CliRunner().invoke(
+        app,
+        ["--db", settings.database_url, "map", "--date", "2025-04-23", "--out", str(tmp_path)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    daily_text = (tmp_path / "fire_map_2025-04-23.html").read_text(encoding="utf-8")
+    with_fire = set(hits["code"])
+    for v in villages.itertuples():
+        assert (f'"{v.name}"' in daily_text) == (v.code in with_fire), v.name

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BoundarySet",
+    "cells_with_points",
     "encode_boundaries",
     "grid_is_synthetic",
     "load_boundaries",
@@ -61,7 +62,7 @@ LEVEL_NAMES: dict[str, str] = {
     "city": "市界 Cities",
     "county": "县界 Counties",
     "township": "乡镇 Townships",
-    "village": "村 Villages",
+    "village": "村 Villages (with fire points)",
     "cell": "网格 Grid cells",
 }
 
@@ -190,6 +191,20 @@ def load_boundaries(
     if any(level in out.layers for level in ("township", "village")):
         out.synthetic_grid = grid_is_synthetic(grid_path)
     return out
+
+
+def cells_with_points(
+    cells: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray
+) -> gpd.GeoDataFrame:
+    """The cells (e.g. villages) that contain at least one of the points.
+
+    A province has about 10,000 villages: a daily map draws those where fires were, not all.
+    """
+    if not len(cells) or not len(lon):
+        return cells.iloc[:0]
+    tree = shapely.STRtree(cells.geometry.values)
+    _, hit = tree.query(shapely.points(lon, lat), predicate="within")
+    return cells.iloc[np.unique(hit)].reset_index(drop=True)
 
 
 def _polyline_chunks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -352,6 +352,7 @@ def fire_map(
                 name=LEVEL_NAMES[level],
                 style=LEVEL_STYLES[level],
                 show=level in boundary_show,
+                labels=level == "cell" and len(gdf) <= 300,
             ).add_to(m)
     pts = None
     if enc.n:
@@ -394,7 +395,8 @@ def fire_map(
                     "play": "播放 play",
                 },
             ).add_to(m)
-    FitToPoints(pts, fit_bounds or enc.bounds or DEFAULT_BOUNDS).add_to(m)
+    # An explicit extent (a grid unit) wins over the points' extent.
+    FitToPoints(None if fit_bounds else pts, fit_bounds or enc.bounds or DEFAULT_BOUNDS).add_to(m)
     return FireMap(
         map=m, title=title, edition=edition, offline=offline, points=enc, days=list(enc.days)
     )
@@ -413,6 +415,7 @@ def daily_map(
 
     ``kwargs`` go to :func:`fire_map` (settings, tianditu_key, base, offline, ...).
     """
+    kwargs.setdefault("boundary_show", ("province", "city", "county", "village", "cell"))
     return fire_map(
         points,
         title=f"{region_name} 卫星火点 Satellite fire points {day.isoformat()}",
@@ -454,6 +457,23 @@ def period_map(
     )
 
 
+def _with_counts(cells: gpd.GeoDataFrame, points: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Cells named with how many of the points fall in each: "试验村1-2 (3)"."""
+    import numpy as np
+    import shapely
+
+    tree = shapely.STRtree(cells.geometry.values)
+    pts = shapely.points(points["longitude"].to_numpy(), points["latitude"].to_numpy())
+    _, hit = tree.query(pts, predicate="within")
+    counts = np.bincount(hit, minlength=len(cells))
+    out = cells.copy()
+    out["name"] = [
+        f"{name} ({k})" if isinstance(name, str) else f"({k})"
+        for name, k in zip(cells["name"], counts, strict=True)
+    ]
+    return out
+
+
 def grid_map(
     points: pd.DataFrame,
     *,
@@ -492,7 +512,7 @@ def grid_map(
     level = "county" if len(code) == 6 else "township"
     layers.layers[level] = unit
     if cells is not None and len(cells):
-        layers.layers["cell"] = cells
+        layers.layers["cell"] = _with_counts(cells, pts)
     w, s, e, n = geom.bounds
     days = [first + dt.timedelta(d) for d in range((last - first).days + 1)]
     names = " ".join(str(x) for x in unit["name"].dropna().unique()) if "name" in unit else code

@@ -239,7 +239,8 @@ class BoundaryLayer(JSCSSMixin, Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = FW.boundary({{ this.data_ref }}, {{ this.style_js }});
+            var {{ this.get_name() }} = FW.boundary(
+                {{ this.data_ref }}, {{ this.style_js }}, {{ this.labels_js }});
         {% endmacro %}
         """
     )
@@ -247,10 +248,17 @@ class BoundaryLayer(JSCSSMixin, Layer):
     default_css = _FW_CSS
 
     def __init__(
-        self, data: dict[str, Any], *, name: str, style: dict[str, Any], show: bool = True
+        self,
+        data: dict[str, Any],
+        *,
+        name: str,
+        style: dict[str, Any],
+        show: bool = True,
+        labels: bool = False,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "BoundaryLayer"
+        self.labels_js = "true" if labels else "false"
         self.data_js = to_js(data)
         self.data_ref = self.data_js
         self.style_js = to_js(style)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from firewatch.errors import ConfigError, GridError
 from firewatch.publish.maps.boundaries import (
     BoundarySet,
+    cells_with_points,
     grid_is_synthetic,
     load_boundaries,
     read_layer,
@@ -50,6 +51,17 @@ def _points(engine: Engine, first: dt.date, last: dt.date, edition: Edition) -> 
     )
 
 
+def _daily_boundaries(settings: Settings, points: Any) -> BoundarySet:
+    """Province to township in full; villages only where the day's points are."""
+    out = load_boundaries(settings)
+    villages = out.get("village")
+    if villages is not None:
+        out.layers["village"] = cells_with_points(
+            villages, points["longitude"].to_numpy(), points["latitude"].to_numpy()
+        )
+    return out
+
+
 def daily_map_from_store(
     engine: Engine,
     settings: Settings,
@@ -61,7 +73,7 @@ def daily_map_from_store(
 ) -> FireMap:
     """The daily map of a Beijing-time day from the store, with county and grid boundaries."""
     points = _points(engine, day, day, edition)
-    boundaries = load_boundaries(settings)
+    boundaries = _daily_boundaries(settings, points)
     return daily_map(
         points,
         day=day,
@@ -202,7 +214,7 @@ def write_daily_maps(
     out = Path(out_dir)
     outputs: dict[str, Path] = {}
     points = _points(engine, day, day, "internal")  # read once; the public map drops people
-    boundaries = load_boundaries(settings)
+    boundaries = _daily_boundaries(settings, points)
     for edition in settings.map.daily_editions:
         fmap = daily_map(
             points if edition == "internal" else public_edition(points),

@@ -565,13 +565,16 @@
   FW.polyline = polyline;
 
   /** Boundary polygons from encoded polylines ({f: [{code, name, g: [[ring, ...]]}]}). */
-  FW.boundary = function (data, style) {
+  FW.boundary = function (data, style, labels) {
     var group = L.featureGroup(), feats = data.f;
     for (var i = 0; i < feats.length; i++) {
       var f = feats[i], polys = [];
       for (var j = 0; j < f.g.length; j++) { polys.push(f.g[j].map(polyline)); }
       var layer = L.polygon(polys, style);
-      if (f.name && style.interactive !== false) {
+      if (f.name && labels) {
+        // Grid maps name every cell on the map (with its point count).
+        layer.bindTooltip(esc(f.name), { permanent: true, direction: 'center', className: 'fw-label' });
+      } else if (f.name && style.interactive !== false) {
         layer.bindTooltip(esc(f.name) + (f.code ? ' <small>' + esc(f.code) + '</small>' : ''),
           { sticky: true, className: 'fw-tip' });
       }
