@@ -224,3 +224,29 @@ def test_the_watch_loop_runs_when_due_and_stops_on_request(
     assert runs[0].day == dt.date(2025, 4, 23)
     assert runs[0].daily.summary.total > 100
     assert len(runs[0].dispatch.assigned) > 100
+
+
+def test_dispatch_command_queues_without_sending_then_sends(env: dict[str, Any]) -> None:
+    _run("db", "upgrade")
+    r = _run(
+        "users", "add", "chief_tangyuan", "--role", "field_chief", "--grid", "230828",
+        "--email", "tangyuan@example.org", "--password-stdin", input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert r.exit_code == 0
+    from firewatch.pipeline import ingest_file
+
+    settings = Settings(database_url=env["db"])
+    engine = connect(env["db"])
+    ingest_file(engine, settings, SAMPLE)
+    engine.dispose()
+    # Assignment is part of `daily`; here the stage runs on its own, for one day.
+    r = _run("dispatch", "--date", "2025-04-23", "--no-send")
+    assert r.exit_code == 0, r.output
+    assert re.search(r"[1-9]\d* point\(s\) assigned", r.output)
+    assert "queued, not sent" in r.output
+    assert env["smtp"].inbox.mails == [] and env["robot"].received == []
+    r = _run("dispatch", "--date", "2025-04-23")
+    assert r.exit_code == 0, r.output
+    assert "0 point(s) assigned" in r.output
+    assert len(env["smtp"].inbox.to("tangyuan@example.org")) == 1
+    assert env["robot"].received

@@ -214,3 +214,49 @@ def test_pages_load_no_external_assets(store: Any) -> None:
             assert ref.startswith(("/", "#", "geo:")), (path, ref)
     css = client.get("/static/app.css")
     assert css.status_code == 200 and "max-width" in css.text
+
+
+def test_the_classifiers_class_is_shown_and_skipped_classes_are_not_dispatched(
+    engine: Engine, settings: Settings
+) -> None:
+    from review_support import DAY, add_users, for_tests, grid_frame, insert_points
+
+    from firewatch.classify.models import Classification
+    from firewatch.dispatch.assign import assign_new
+
+    for_tests(settings)
+    settings.review.skip_classes = ["industrial"]
+    ids = insert_points(engine)
+    add_users(engine, settings, ["member_a", "chief_county"])
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        ("a1", "straw", 0.91, "收获后的玉米田，白天小火点，附近无工厂"),
+        ("c", "industrial", 0.04, "距登记的工业热源 300 米，多日重复出现"),
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            Classification.__table__.insert(),
+            [
+                {
+                    "detection_id": ids[n],
+                    "model_version": "test-1",
+                    "fp_class": cls,
+                    "p_straw": p,
+                    "explanation": why,
+                    "classified_at": now,
+                }
+                for n, cls, p, why in rows
+            ],
+        )
+    got = assign_new(engine, settings, days=[DAY], grid=grid_frame(ids))
+    assert ids["c"] not in got and ids["a1"] in got and len(got) == 4
+    store = type("S", (), {"engine": engine, "settings": settings})()
+    client = make_client(store)
+    login(client, "member_a")
+    html = client.get(f"/points/{ids['a1']}").text
+    assert "收获后的玉米田，白天小火点，附近无工厂" in html
+    assert "秸秆焚烧概率 91%" in html
+    api = make_client(store)
+    api_login(api, "member_a")
+    detail = api.get(f"/api/v1/points/{ids['a1']}").json()
+    assert (detail["fp_class"], detail["p_straw"]) == ("straw", 0.91)

@@ -234,16 +234,17 @@ def users_passwd(
     console.print(f"password of {username} set")
 
 
-def _report(result: DispatchResult) -> None:
+def _report(result: DispatchResult, *, sent: bool = True) -> None:
     d = result.delivery
+    if d is not None:
+        notes = f"notifications: {d.messages_sent} message(s) sent, {d.messages_failed} failed"
+    elif not state().settings.notify.configured:
+        notes = "notifications not configured"
+    else:
+        notes = "notifications queued, not sent" if not sent else "nothing to send"
     console.print(
         f"dispatch: {len(result.assigned)} point(s) assigned, {result.reminders} reminder(s), "
-        f"{result.escalations} escalation(s)"
-        + (
-            f"; notifications: {d.messages_sent} message(s) sent, {d.messages_failed} failed"
-            if d is not None
-            else "; notifications not configured"
-        )
+        f"{result.escalations} escalation(s); {notes}"
     )
     if d is not None:
         for e in d.errors:
@@ -266,7 +267,7 @@ def dispatch_cmd(
     engine = _engine()
     days = [_date(date)] if date else None
     result = run_dispatch(engine, state().settings, days=days, send=not no_send)
-    _report(result)
+    _report(result, sent=not no_send)
     if result.delivery is not None and result.delivery.messages_failed:
         raise typer.Exit(int(ExitCode.UPSTREAM))
 
