@@ -1,0 +1,900 @@
+"""Locate points and pixel footprints in a set of polygons (the village cells of a grid), fast.
+
+How it works
+------------
+A regular raster of *tiles* covers the polygons.  While the index is built, every polygon ring
+is cut at the tile lines (a "supercover" of each segment), so the index knows exactly which
+tiles a boundary touches; those tiles are *mixed*.  Every other tile lies inside one polygon,
+or outside all of them, which a scan-line fill of the tile centres tells; those tiles are
+*pure*.  Everything is numpy on arrays of segments: no Python loop per polygon or per point.
+
+* A point in a pure tile gets that tile's polygon from one array look-up.  A point in a mixed
+  tile is tested with GEOS (``shapely.contains_xy`` on prepared polygons) against the few
+  polygons that touch that tile only, most likely first.  The answer is therefore exactly what
+  a GEOS point-in-polygon test gives, as with ``geopandas.sjoin(predicate="within")``.
+* A footprint (a rotated rectangle, see :mod:`firewatch.spatial.footprint`) whose tile range
+  lies in a block of pure tiles around its centre is wholly inside its centre's polygon; the
+  index keeps, per pure tile, how many rings of pure tiles surround it, so that is one compare.
+  For the others the area of the rectangle inside each polygon is integrated exactly along the
+  boundary pieces stored in the tiles it covers (Green's theorem: the clipped boundary pieces,
+  plus the stretches of the rectangle's sides that lie inside, whose inside/outside state is
+  carried from the centre by counting crossings).  A result that does not add up (only possible
+  for degenerate input, e.g. a centre exactly on a boundary) is recomputed with GEOS.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from firewatch.spatial.footprint import footprint_polygons, km_per_degree
+
+__all__ = ["FootprintOverlaps", "TileIndex"]
+
+log = logging.getLogger(__name__)
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+_EPS: Final = 1e-7  # in tile units: marks both neighbours of a point this close to a tile line
+_MAX_RINGS: Final = 24  # pure-ring counts are capped here; larger footprints take the exact path
+
+
+def _masks() -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
+    """Bit masks of a 4×4 sub-cell block (bit ``4*row + col``): rows r0..r1, columns c0..c1."""
+    rows = np.zeros((4, 4), dtype=np.uint16)
+    cols = np.zeros((4, 4), dtype=np.uint16)
+    for lo in range(4):
+        for hi in range(lo, 4):
+            rows[lo, hi] = sum(0xF << (4 * r) for r in range(lo, hi + 1))
+            line = sum(1 << c for c in range(lo, hi + 1))
+            cols[lo, hi] = sum(line << (4 * r) for r in range(4))
+    return rows, cols
+
+
+_ROWS, _COLS = _masks()
+
+
+def _masks12() -> tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.uint64]]:
+    """Tables for the 12×12 sub-cell neighbourhood of a tile (3×3 tiles of 4×4 sub-cells).
+
+    The neighbourhood is three 64-bit words of four 12-bit rows each.  ``spread[m]`` places a
+    tile's 4×4 mask ``m`` in the first four columns of a word; ``rows[r0, r1]`` selects rows
+    r0..r1 of a word; ``cols[c0, c1]`` selects columns c0..c1 in all four rows.
+    """
+    m = np.arange(1 << 16, dtype=np.uint64)
+    spread = np.zeros(1 << 16, dtype=np.uint64)
+    for r in range(4):
+        spread |= ((m >> np.uint64(4 * r)) & np.uint64(0xF)) << np.uint64(12 * r)
+    rows = np.zeros((4, 4), dtype=np.uint64)
+    for lo in range(4):
+        for hi in range(lo, 4):
+            rows[lo, hi] = sum(0xFFF << (12 * r) for r in range(lo, hi + 1))
+    cols = np.zeros((12, 12), dtype=np.uint64)
+    for lo in range(12):
+        for hi in range(lo, 12):
+            line = sum(1 << c for c in range(lo, hi + 1))
+            cols[lo, hi] = sum(line << (12 * r) for r in range(4))
+    return spread, rows, cols
+
+
+_SPREAD, _ROWS12, _COLS12 = _masks12()
+
+
+def _ragged_arange(counts: IntArray) -> IntArray:
+    """``[0..c0-1, 0..c1-1, ...]`` for ``counts = [c0, c1, ...]``."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.cumsum(counts) - counts
+    return np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
+
+
+def _line_crossings(a: FloatArray, b: FloatArray) -> tuple[IntArray, FloatArray]:
+    """Segment index and parameter ``t`` where segments ``a -> b`` cross integer lines."""
+    lo = np.minimum(a, b)
+    hi = np.maximum(a, b)
+    k0 = np.floor(lo) + 1.0
+    k1 = np.ceil(hi) - 1.0
+    cnt = np.maximum(k1 - k0 + 1.0, 0.0).astype(np.int64)
+    seg = np.repeat(np.arange(len(a), dtype=np.int64), cnt)
+    k = k0[seg] + _ragged_arange(cnt)
+    t = (k - a[seg]) / (b[seg] - a[seg])
+    return seg, t
+
+
+@dataclass
+class FootprintOverlaps:
+    """Areas of pixel footprints inside polygons.
+
+    Attributes
+    ----------
+    point, polygon, area_km2
+        One row per (point, polygon) with a positive overlap.
+    footprint_km2
+        Area of each point's footprint (``scan × track``).
+    centre
+        The polygon containing each point's centre (``-1``: none).
+    fallback
+        How many footprints were recomputed with GEOS.
+    """
+
+    point: IntArray
+    polygon: IntArray
+    area_km2: FloatArray
+    footprint_km2: FloatArray
+    centre: IntArray
+    fallback: int = 0
+
+
+class TileIndex:
+    """A tile raster over polygons for exact point and footprint location.
+
+    Parameters
+    ----------
+    polygons
+        Valid polygons or multipolygons (WGS-84 degrees).  Their position in this array is the
+        id returned by :meth:`locate`.
+    tiles_per_polygon
+        Tile size is chosen so that an average polygon covers about this many tiles.
+    max_tiles
+        Upper bound on the raster's size (memory: about 6 bytes per tile).
+    """
+
+    def __init__(
+        self,
+        polygons: ArrayLike,
+        *,
+        tiles_per_polygon: float = 150.0,
+        max_tiles: int = 12_000_000,
+    ) -> None:
+        geoms = np.asarray(polygons, dtype=object)
+        if geoms.ndim != 1 or len(geoms) == 0:
+            raise ValueError("TileIndex needs a non-empty 1-D array of polygons")
+        kinds = shapely.get_type_id(geoms)
+        if not np.isin(kinds, [3, 6]).all():
+            raise ValueError("TileIndex indexes polygons and multipolygons only")
+        self.polygons = geoms.copy()
+        shapely.prepare(self.polygons)
+        self.n = len(geoms)
+        w, s, e, n = shapely.total_bounds(geoms)
+        kxa, kya = km_per_degree((s + n) / 2.0)
+        kx, ky = float(kxa), float(kya)
+        poly_km2 = float(shapely.area(geoms).sum()) * kx * ky
+        box_km2 = max((e - w) * kx * (n - s) * ky, 1e-9)
+        tile_km2 = max(poly_km2 / (self.n * tiles_per_polygon), box_km2 / max_tiles, 1e-8)
+        side = math.sqrt(tile_km2)
+        self.dx = side / kx
+        self.dy = side / ky
+        self.x0 = w - self.dx
+        self.y0 = s - self.dy
+        self.nx = math.ceil((e - self.x0) / self.dx) + 2
+        self.ny = math.ceil((n - self.y0) / self.dy) + 2
+        self._build(geoms)
+
+    # ------------------------------------------------------------------ building
+
+    def _segments(self, geoms: NDArray[np.object_]) -> tuple[FloatArray, IntArray]:
+        """Ring segments ``[xa, ya, xb, yb]`` oriented with the interior on their left."""
+        parts, owner = shapely.get_parts(geoms, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+        same = coord_ring[1:] == coord_ring[:-1]
+        a = coords[:-1][same]
+        b = coords[1:][same]
+        ring = coord_ring[:-1][same]
+        # Signed area of each ring, in coordinates relative to the raster origin for precision.
+        ax, ay = a[:, 0] - self.x0, a[:, 1] - self.y0
+        bx, by = b[:, 0] - self.x0, b[:, 1] - self.y0
+        area2 = np.bincount(ring, ax * by - bx * ay, minlength=len(rings))
+        exterior = np.r_[True, ring_part[1:] != ring_part[:-1]]  # rings come exterior first
+        flip = (area2 > 0) != exterior  # exteriors counter-clockwise, holes clockwise
+        f = flip[ring]
+        xa = np.where(f, b[:, 0], a[:, 0])
+        ya = np.where(f, b[:, 1], a[:, 1])
+        xb = np.where(f, a[:, 0], b[:, 0])
+        yb = np.where(f, a[:, 1], b[:, 1])
+        seg = np.column_stack([xa, ya, xb, yb])
+        vid = owner[ring_part[ring]].astype(np.int64)
+        keep = (xa != xb) | (ya != yb)
+        return seg[keep], vid[keep]
+
+    def _mark(self, u: FloatArray, v: FloatArray) -> tuple[IntArray, IntArray]:
+        """Tiles whose closed box (grown by ``_EPS``) contains each point: (point, tile) pairs."""
+        i = np.floor(u).astype(np.int64)
+        j = np.floor(v).astype(np.int64)
+        di = np.floor(u - _EPS).astype(np.int64) - i + np.floor(u + _EPS).astype(np.int64) - i
+        dj = np.floor(v - _EPS).astype(np.int64) - j + np.floor(v + _EPS).astype(np.int64) - j
+        near_i = di != 0  # -1: also the tile to the left/below; +1: to the right/above
+        near_j = dj != 0
+        idx = np.arange(len(u), dtype=np.int64)
+        pts = [idx, idx[near_i], idx[near_j], idx[near_i & near_j]]
+        ti = [i, (i + di)[near_i], i[near_j], (i + di)[near_i & near_j]]
+        tj = [j, j[near_i], (j + dj)[near_j], (j + dj)[near_i & near_j]]
+        return np.concatenate(pts), np.concatenate(tj) * self.nx + np.concatenate(ti)
+
+    def _boundaries(self, seg: FloatArray, vid: IntArray) -> tuple[FloatArray, IntArray, IntArray]:
+        """Merge each edge shared by two polygons into one boundary segment.
+
+        Returns the segments (oriented with the ``left`` polygon's interior on their left), the
+        ``left`` polygon and the ``right`` one (``-1`` where nothing, or no exact twin, is there).
+        """
+        xa, ya, xb, yb = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
+        fwd = (xa < xb) | ((xa == xb) & (ya < yb))
+        lx, ly = np.where(fwd, xa, xb), np.where(fwd, ya, yb)
+        hx, hy = np.where(fwd, xb, xa), np.where(fwd, yb, ya)
+        order = np.lexsort((hy, hx, ly, lx))
+        lx, ly, hx, hy = lx[order], ly[order], hx[order], hy[order]
+        eq = (lx[1:] == lx[:-1]) & (ly[1:] == ly[:-1]) & (hx[1:] == hx[:-1]) & (hy[1:] == hy[:-1])
+        f = fwd[order]
+        nxt = np.r_[eq, False]  # same as the next one
+        prv = np.r_[False, eq]  # same as the previous one
+        # A clean pair: exactly two copies, in opposite directions.
+        pair = nxt & ~prv & ~np.r_[nxt[1:], False] & (f != np.r_[f[1:], False])
+        second = np.r_[False, pair[:-1]]
+        keep = ~second
+        left = vid[order]
+        right = np.full(len(order), -1, dtype=np.int64)
+        right[np.flatnonzero(pair)] = left[np.flatnonzero(pair) + 1]
+        out = seg[order][keep]
+        return out, left[keep].astype(np.int64), right[keep]
+
+    def _build(self, geoms: NDArray[np.object_]) -> None:
+        nx, ny = self.nx, self.ny
+        ntiles = nx * ny
+        seg, seg_vid = self._segments(geoms)
+
+        # Scan-line fill of tile centres: which polygon covers each centre, and how many do.
+        cover, vsum = self._fill(
+            (seg[:, 0] - self.x0) / self.dx,
+            (seg[:, 1] - self.y0) / self.dy,
+            (seg[:, 2] - self.x0) / self.dx,
+            (seg[:, 3] - self.y0) / self.dy,
+            seg_vid,
+        )
+
+        bseg, bleft, bright = self._boundaries(seg, seg_vid)
+        self.seg_xy = bseg
+        self.seg_left = bleft
+        self.seg_right = bright
+        nb = len(bseg)
+
+        # Supercover at half-tile resolution: cut every boundary segment at the half-tile
+        # lines; the pieces say which tiles each segment touches and, through their boxes,
+        # which quarter-tile sub-cells (a 4×4 mask per tile, for the footprint screen).
+        ua = (bseg[:, 0] - self.x0) / self.dx
+        va = (bseg[:, 1] - self.y0) / self.dy
+        ub = (bseg[:, 2] - self.x0) / self.dx
+        vb = (bseg[:, 3] - self.y0) / self.dy
+        su, tu = _line_crossings(2 * ua, 2 * ub)
+        sv, tv = _line_crossings(2 * va, 2 * vb)
+        ids = np.arange(nb, dtype=np.int64)
+        s_all = np.concatenate([ids, ids, su, sv])
+        t_all = np.concatenate([np.zeros(nb), np.ones(nb), tu, tv])
+        order = np.lexsort((t_all, s_all))
+        s_all, t_all = s_all[order], t_all[order]
+        ok = (s_all[1:] == s_all[:-1]) & (t_all[1:] > t_all[:-1])
+        ps = s_all[:-1][ok]
+        t0 = t_all[:-1][ok]
+        t1 = t_all[1:][ok]
+        del s_all, t_all, order, ok, su, tu, sv, tv
+        pu0 = (1 - t0) * ua[ps] + t0 * ub[ps]
+        pv0 = (1 - t0) * va[ps] + t0 * vb[ps]
+        pu1 = (1 - t1) * ua[ps] + t1 * ub[ps]
+        pv1 = (1 - t1) * va[ps] + t1 * vb[ps]
+        mu, mv = (pu0 + pu1) / 2, (pv0 + pv1) / 2
+        piece_tile = np.floor(mv).astype(np.int64) * nx + np.floor(mu).astype(np.int64)
+
+        # Mixed tiles: any tile a piece's start or middle is (nearly) in; over-marking is safe.
+        mark_p, mark_t = self._mark(np.concatenate([pu0, mu]), np.concatenate([pv0, mv]))
+        mark_s = np.concatenate([ps, ps])[mark_p]
+        mixed = np.zeros(ntiles, dtype=bool)
+        mixed[mark_t] = True
+        mixed |= cover >= 2  # overlapping polygons: decide with GEOS
+        lut = np.where(cover == 1, vsum, -1).astype(np.int32)
+        mixed_ids = np.flatnonzero(mixed)
+        nm = len(mixed_ids)
+        lut[mixed_ids] = (-2 - np.arange(nm)).astype(np.int32)
+        self.lut = lut
+        self.n_mixed = nm
+        k_of = -2 - lut.astype(np.int64)  # mixed tile number, valid where lut <= -2
+
+        # 4×4 sub-cell masks from the boxes of the pieces (grown by _EPS).
+        pk = k_of[piece_tile]
+        ti = (piece_tile % nx).astype("float64")
+        tj = (piece_tile // nx).astype("float64")
+
+        def sub(lo_: FloatArray, hi_: FloatArray, base: FloatArray) -> tuple[IntArray, IntArray]:
+            a0 = np.clip(np.floor(4 * (lo_ - base) - _EPS), 0, 3).astype(np.int64)
+            a1 = np.clip(np.floor(4 * (hi_ - base) + _EPS), 0, 3).astype(np.int64)
+            return a0, a1
+
+        c0, c1 = sub(np.minimum(pu0, pu1), np.maximum(pu0, pu1), ti)
+        r0, r1 = sub(np.minimum(pv0, pv1), np.maximum(pv0, pv1), tj)
+        bits = _ROWS[r0, r1] & _COLS[c0, c1]
+        mask = np.zeros(nm, dtype=np.uint16)
+        order = np.argsort(pk, kind="stable")
+        pk_s = pk[order]
+        starts = np.flatnonzero(np.r_[True, pk_s[1:] != pk_s[:-1]])
+        mask[pk_s[starts]] = np.bitwise_or.reduceat(bits[order], starts)
+        # Tiles marked only through _EPS (a boundary on their edge): treat as fully touched.
+        marked_only = np.ones(nm, dtype=bool)
+        marked_only[pk_s[starts]] = False
+        mask[marked_only] = 0xFFFF
+        self.mask = mask
+        # Each segment's piece in each mixed tile (its stretch inside the tile), as CSR lists
+        # per tile, with the sub-cells it touches.  Pieces of one segment share endpoints
+        # exactly, so integrals over the pieces of the tiles a footprint touches add up.
+        pkey = pk * nb + ps
+        order = np.argsort(pkey, kind="stable")
+        pkey_s = pkey[order]
+        starts = np.flatnonzero(np.r_[True, pkey_s[1:] != pkey_s[:-1]])
+        ekey = pkey_s[starts]
+        eseg = ekey % nb
+        tlo = np.minimum.reduceat(t0[order], starts)
+        thi = np.maximum.reduceat(t1[order], starts)
+        xa, ya, xb, yb = (bseg[eseg, c] for c in range(4))
+        self.tseg_ptr = np.searchsorted(ekey // nb, np.arange(nm + 1)).astype(np.int64)
+        self.tseg = eseg.astype(np.int64)
+        self.tpiece_xy = np.column_stack(
+            [
+                (1 - tlo) * xa + tlo * xb,
+                (1 - tlo) * ya + tlo * yb,
+                (1 - thi) * xa + thi * xb,
+                (1 - thi) * ya + thi * yb,
+            ]
+        )
+        self.tseg_mask = np.bitwise_or.reduceat(bits[order], starts).astype(np.uint16)
+        del pu0, pv0, pu1, pv1, mu, mv, piece_tile, pk, ti, tj, bits, order, t0, t1
+
+        # Candidates of each mixed tile for exact point tests: the polygon covering the tile
+        # centre first (it usually covers most of the tile), then every polygon whose
+        # boundary is in the tile.
+        centre_single = mixed_ids[cover[mixed_ids] == 1]
+        cand_t = [k_of[centre_single], k_of[mark_t], k_of[mark_t]]
+        cand_v = [vsum[centre_single].astype(np.int64), bleft[mark_s], bright[mark_s]]
+        cand_r = [np.zeros(len(centre_single), np.int64), np.ones(2 * len(mark_t), np.int64)]
+        multi = mixed_ids[cover[mixed_ids] >= 2]
+        tree = shapely.STRtree(geoms)
+        if len(multi):
+            qi, qv = tree.query(shapely.points(*self._centres(multi)), predicate="intersects")
+            cand_t.append(k_of[multi[qi]])
+            cand_v.append(qv.astype(np.int64))
+            cand_r.append(np.zeros(len(qi), np.int64))
+        ck = np.concatenate(cand_t)
+        cv = np.concatenate(cand_v)
+        cr = np.concatenate(cand_r)
+        valid = cv >= 0
+        ck, cv, cr = ck[valid], cv[valid], cr[valid]
+        n = self.n
+        key = np.sort((ck * 2 + cr) * n + cv)
+        key = key[np.r_[True, key[1:] != key[:-1]]]
+        ck, cr, cv = key // (2 * n), (key // n) % 2, key % n
+        # A centre polygon is also listed with rank 1 when its boundary is in the tile.
+        twin = (ck * 2 + 1) * n + cv
+        pos = np.minimum(np.searchsorted(key, twin), len(key) - 1)
+        dup = np.zeros(len(key), dtype=bool)
+        dup[pos[(cr == 0) & (key[pos] == twin)]] = True
+        ck, cv = ck[~dup], cv[~dup]
+        self.cand_ptr = np.searchsorted(ck, np.arange(nm + 1)).astype(np.int64)
+        self.cand_vid = cv.astype(np.int64)
+
+        # A reference point in each mixed tile whose polygon is known exactly (GEOS): the
+        # footprint path carries the inside/outside state from it to a pixel's centre.
+        rx, ry = self._centres(mixed_ids)
+        rx = rx + 0.1234567 * self.dx  # off the centre: centres of round grids sit on lines
+        ry = ry + 0.0765432 * self.dy
+        self.ref_xy = np.column_stack([rx, ry])
+        ref = self._locate_mixed(np.arange(nm), rx, ry)
+        # Unreliable references (on a boundary, or inside two polygons): GEOS per point there.
+        qi, qv = tree.query(shapely.points(rx, ry), predicate="intersects")
+        n_hit = np.bincount(qi, minlength=nm)
+        ref[(n_hit >= 2) | ((n_hit == 1) & (ref < 0))] = -3
+        self.ref_vid = ref
+
+        # Rings of pure tiles around each pure tile (capped), for the footprint fast path.
+        pure = (lut >= 0).reshape(ny, nx)
+        rings = pure.astype(np.uint8)
+        cur = pure
+        for _ in range(_MAX_RINGS - 1):
+            nxt = cur.copy()
+            nxt[1:, :] &= cur[:-1, :]
+            nxt[:-1, :] &= cur[1:, :]
+            nxt[0, :] = False
+            nxt[-1, :] = False
+            tmp = nxt.copy()
+            nxt[:, 1:] &= tmp[:, :-1]
+            nxt[:, :-1] &= tmp[:, 1:]
+            nxt[:, 0] = False
+            nxt[:, -1] = False
+            if not nxt.any():
+                break
+            rings += nxt
+            cur = nxt
+        self.rings = rings.ravel()
+
+        # 12×12 sub-cell masks of the 3×3 neighbourhood of every tile next to a mixed tile:
+        # one look-up screens a footprint that fits in its centre tile's neighbourhood.
+        mixed2 = mixed.reshape(ny, nx)
+        near = mixed2.copy()
+        near[1:, :] |= mixed2[:-1, :]
+        near[:-1, :] |= mixed2[1:, :]
+        tmp = near.copy()
+        near[:, 1:] |= tmp[:, :-1]
+        near[:, :-1] |= tmp[:, 1:]
+        near_ids = np.flatnonzero(near)
+        self.near_of = np.full(ntiles, -1, dtype=np.int32)
+        self.near_of[near_ids] = np.arange(len(near_ids), dtype=np.int32)
+        words = np.zeros((len(near_ids), 3), dtype=np.uint64)
+        for dj in (-1, 0, 1):
+            for di in (-1, 0, 1):
+                nbr = near_ids + dj * nx + di
+                code = lut[np.clip(nbr, 0, ntiles - 1)].astype(np.int64)
+                msk = np.where(code <= -2, mask[np.maximum(-2 - code, 0)], 0)
+                words[:, dj + 1] |= _SPREAD[msk] << np.uint64(4 * (di + 1))
+        self.near_words = words
+        log.debug(
+            "tile index: %d polygons, %d×%d tiles of %.4f×%.4f°, %d mixed, %d boundary segments",
+            self.n,
+            nx,
+            ny,
+            self.dx,
+            self.dy,
+            nm,
+            nb,
+        )
+
+    def _centres(self, tiles: IntArray) -> tuple[FloatArray, FloatArray]:
+        return (
+            self.x0 + (tiles % self.nx + 0.5) * self.dx,
+            self.y0 + (tiles // self.nx + 0.5) * self.dy,
+        )
+
+    def _fill(
+        self, ua: FloatArray, va: FloatArray, ub: FloatArray, vb: FloatArray, vid: IntArray
+    ) -> tuple[IntArray, FloatArray]:
+        """How many polygons cover each tile centre, and the sum of their ids (even-odd rule)."""
+        nx, ny = self.nx, self.ny
+        lo = np.minimum(va, vb)
+        hi = np.maximum(va, vb)
+        j0 = np.ceil(lo - 0.5)
+        j1 = np.ceil(hi - 0.5) - 1.0
+        cnt = np.maximum(j1 - j0 + 1.0, 0.0).astype(np.int64)
+        s = np.repeat(np.arange(len(ua), dtype=np.int64), cnt)
+        j = (j0[s] + _ragged_arange(cnt)).astype(np.int64)
+        uc = ua[s] + (j + 0.5 - va[s]) / (vb[s] - va[s]) * (ub[s] - ua[s])
+        v = vid[s]
+        order = np.lexsort((uc, j, v))
+        j, uc, v = j[order], uc[order], v[order]
+        new = np.r_[True, (j[1:] != j[:-1]) | (v[1:] != v[:-1])]
+        group_start = np.maximum.accumulate(np.where(new, np.arange(len(j)), 0))
+        rank = np.arange(len(j)) - group_start
+        start = np.flatnonzero(rank % 2 == 0)
+        end = start + 1
+        valid = end < len(j)
+        valid[valid] &= (j[end[valid]] == j[start[valid]]) & (v[end[valid]] == v[start[valid]])
+        if not valid.all():
+            log.warning("tile index: %d unpaired scan-line crossings ignored", int((~valid).sum()))
+        start, end = start[valid], end[valid]
+        i0 = np.ceil(uc[start] - 0.5).astype(np.int64)
+        i1 = np.ceil(uc[end] - 0.5).astype(np.int64)  # exclusive
+        i0 = np.clip(i0, 0, nx)
+        i1 = np.clip(i1, 0, nx)
+        keep = i1 > i0
+        rows, i0, i1, vv = j[start][keep], i0[keep], i1[keep], v[start][keep]
+        width = nx + 1
+        size = ny * width
+        open_ = rows * width + i0
+        close = rows * width + i1
+        dcount = np.bincount(open_, minlength=size) - np.bincount(close, minlength=size)
+        dsum = np.bincount(open_, weights=vv, minlength=size) - np.bincount(
+            close, weights=vv, minlength=size
+        )
+        cover = np.cumsum(dcount.reshape(ny, width), axis=1)[:, :nx].ravel()
+        vsum = np.cumsum(dsum.reshape(ny, width), axis=1)[:, :nx].ravel()
+        return cover.astype(np.int64), np.rint(vsum)
+
+    # ------------------------------------------------------------------ queries
+
+    def _tiles(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, IntArray, NDArray[Any]]:
+        u = (x - self.x0) / self.dx
+        v = (y - self.y0) / self.dy
+        ok = np.isfinite(u) & np.isfinite(v)
+        i = np.floor(np.where(ok, u, -1.0)).astype(np.int64)
+        j = np.floor(np.where(ok, v, -1.0)).astype(np.int64)
+        ok &= (i >= 0) & (i < self.nx) & (j >= 0) & (j < self.ny)
+        return i, j, ok
+
+    def _locate_mixed(self, k: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
+        """GEOS point-in-polygon for points in mixed tiles ``k``, candidates most likely first."""
+        out = np.full(len(k), -1, dtype=np.int64)
+        pts = np.arange(len(k))
+        start = self.cand_ptr[k]
+        count = self.cand_ptr[k + 1] - start
+        rank = 0
+        while len(pts):
+            keep = count > rank
+            pts, start, count = pts[keep], start[keep], count[keep]
+            if not len(pts):
+                break
+            v = self.cand_vid[start + rank]
+            hit = shapely.contains_xy(self.polygons[v], x[pts], y[pts])
+            out[pts[hit]] = v[hit]
+            miss = ~hit
+            pts, start, count = pts[miss], start[miss], count[miss]
+            rank += 1
+        return out
+
+    def locate(self, lon: ArrayLike, lat: ArrayLike) -> IntArray:
+        """The polygon containing each point (its position in ``polygons``), ``-1`` if none.
+
+        Points exactly on a boundary are in no polygon (GEOS ``contains``), as with
+        ``geopandas.sjoin(predicate="within")``.  Where polygons overlap, the first candidate
+        that contains the point wins.
+        """
+        x = np.asarray(lon, dtype="float64")
+        y = np.asarray(lat, dtype="float64")
+        i, j, ok = self._tiles(x, y)
+        code = np.where(ok, self.lut[np.where(ok, j * self.nx + i, 0)], -1).astype(np.int64)
+        out = np.where(code >= 0, code, -1)
+        pts = np.flatnonzero(code <= -2)
+        out[pts] = self._locate_mixed(-2 - code[pts], x[pts], y[pts])
+        return out
+
+    def _centre_state(self, pts: IntArray, k: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
+        """Polygon of points in mixed tiles by counting boundary crossings from the tile's
+        reference point (whose polygon is known exactly); ``-3`` where that is not reliable."""
+        ref = self.ref_vid[k]
+        out = ref.copy()
+        good = ref != -3
+        start = self.tseg_ptr[k]
+        cnt = np.where(good, self.tseg_ptr[k + 1] - start, 0)
+        q = np.repeat(np.arange(len(pts), dtype=np.int64), cnt)
+        entry = np.repeat(start, cnt) + _ragged_arange(cnt)
+        sg = self.tseg[entry]
+        s = self.tpiece_xy[entry]
+        kq = k[q]
+        cx, cy = self.ref_xy[kq, 0], self.ref_xy[kq, 1]
+        px, py = x[pts][q], y[pts][q]
+        # Orientation of the reference and the point w.r.t. the segment, and vice versa.
+        sx, sy = s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]
+        o_c = sx * (cy - s[:, 1]) - sy * (cx - s[:, 0])
+        o_p = sx * (py - s[:, 1]) - sy * (px - s[:, 0])
+        dx_, dy_ = px - cx, py - cy
+        o_a = dx_ * (s[:, 1] - cy) - dy_ * (s[:, 0] - cx)
+        o_b = dx_ * (s[:, 3] - cy) - dy_ * (s[:, 2] - cx)
+        cross = ((o_c > 0) != (o_p > 0)) & ((o_a > 0) != (o_b > 0))
+        q, sg, o_p = q[cross], sg[cross], o_p[cross]
+        if not len(q):
+            return out
+        enter_left = o_p > 0  # the point is on the left (inside ``left``) of the segment
+        n_cross = np.bincount(q, minlength=len(pts))
+        one = n_cross[q] == 1
+        # One crossing: the point is in the polygon on the side it crossed to.
+        out[q[one]] = np.where(enter_left[one], self.seg_left[sg[one]], self.seg_right[sg[one]])
+        several = np.flatnonzero(n_cross >= 2)
+        if len(several):
+            m = ~one
+            qq, ss, el = q[m], sg[m], enter_left[m]
+            sign = np.where(el, 1, -1)
+            keys_q = np.concatenate([qq, qq, several])
+            keys_v = np.concatenate([self.seg_left[ss], self.seg_right[ss], ref[several]])
+            vals = np.concatenate([sign, -sign, np.ones(len(several), dtype=np.int64)])
+            keep = keys_v >= 0
+            key = keys_q[keep] * (self.n + 1) + keys_v[keep]
+            vals = vals[keep]
+            order = np.argsort(key, kind="stable")
+            key, vals = key[order], vals[order]
+            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            tot = np.add.reduceat(vals, first) if len(first) else vals[:0]
+            ukey = key[first]
+            inside = tot == 1
+            out[several] = -1
+            out[ukey[inside] // (self.n + 1)] = ukey[inside] % (self.n + 1)
+            # Inconsistent counts (degenerate input): leave those to GEOS.
+            bad = ukey[(tot != 0) & (tot != 1)] // (self.n + 1)
+            out[bad] = -3
+        return out
+
+    def footprint_overlaps(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        scan_km: ArrayLike,
+        track_km: ArrayLike,
+        angle: ArrayLike,
+    ) -> FootprintOverlaps:
+        """Area of each pixel footprint inside each polygon it overlaps.
+
+        Parameters
+        ----------
+        lon, lat
+            Pixel centres.
+        scan_km, track_km
+            Pixel size along scan and along track, km (positive and finite).
+        angle
+            Scan-axis angle, radians counter-clockwise from east
+            (:func:`~firewatch.spatial.footprint.footprint_angle`).
+
+        Returns
+        -------
+        FootprintOverlaps
+            Also the polygon containing each centre (``centre``), as :meth:`locate` would
+            give it except for centres exactly on a boundary.
+        """
+        x = np.asarray(lon, dtype="float64")
+        y = np.asarray(lat, dtype="float64")
+        a = np.asarray(scan_km, dtype="float64") / 2.0
+        b = np.asarray(track_km, dtype="float64") / 2.0
+        th = np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape)
+        nx = self.nx
+        ci, cj, ok = self._tiles(x, y)
+        tile = np.where(ok, cj * nx + ci, 0)
+        code = np.where(ok, self.lut[tile], -1).astype(np.int64)
+        centre = np.where(code >= 0, code, -1)
+        mp = np.flatnonzero(code <= -2)
+        if len(mp):
+            st = self._centre_state(mp, -2 - code[mp], x, y)
+            unsure = st == -3
+            if unsure.any():
+                st[unsure] = self._locate_mixed(-2 - code[mp[unsure]], x[mp[unsure]], y[mp[unsure]])
+            centre[mp] = st
+
+        kx, ky = km_per_degree(y)
+        cos, sin = np.cos(th), np.sin(th)
+        ex = (np.abs(a * cos) + np.abs(b * sin)) / kx  # half extents in degrees
+        ey = (np.abs(a * sin) + np.abs(b * cos)) / ky
+        fp_area = 4.0 * a * b
+        xlo, xhi, ylo, yhi = x - ex, x + ex, y - ey, y + ey
+        i_lo = np.floor((xlo - self.x0) / self.dx - _EPS).astype(np.int64)
+        i_hi = np.floor((xhi - self.x0) / self.dx + _EPS).astype(np.int64)
+        j_lo = np.floor((ylo - self.y0) / self.dy - _EPS).astype(np.int64)
+        j_hi = np.floor((yhi - self.y0) / self.dy + _EPS).astype(np.int64)
+        # Stage 1: a block of pure tiles around the centre holds the whole footprint.
+        need = np.maximum(np.maximum(ci - i_lo, i_hi - ci), np.maximum(cj - j_lo, j_hi - cj))
+        ring = np.where(ok, self.rings[tile], 0).astype(np.int64)
+        whole = ok & (code >= 0) & (ring >= need + 1)
+        rest = np.flatnonzero(~whole & np.isfinite(ex) & np.isfinite(ey))
+        # Stage 1b: footprints within their centre tile's 3×3 neighbourhood, screened with its
+        # 12×12 sub-cell mask.
+        small = need[rest] <= 1
+        sr = rest[small]
+        q = self.near_of[tile[sr]].astype(np.int64)
+        clear = q < 0  # no mixed tile around: all pure or all empty
+        qs = np.maximum(q, 0)
+        ux = (ci[sr] - 1).astype("float64")
+        vy = (cj[sr] - 1).astype("float64")
+        C0 = np.clip(np.floor(4 * ((xlo[sr] - self.x0) / self.dx - ux) - _EPS), 0, 11)
+        C1 = np.clip(np.floor(4 * ((xhi[sr] - self.x0) / self.dx - ux) + _EPS), 0, 11)
+        R0 = np.clip(np.floor(4 * ((ylo[sr] - self.y0) / self.dy - vy) - _EPS), 0, 11)
+        R1 = np.clip(np.floor(4 * ((yhi[sr] - self.y0) / self.dy - vy) + _EPS), 0, 11)
+        C0, C1, R0, R1 = (v.astype(np.int64) for v in (C0, C1, R0, R1))
+        cols = _COLS12[C0, C1]
+        touched = np.zeros(len(sr), dtype=bool)
+        for w in range(3):
+            lo = np.clip(R0 - 4 * w, 0, 3)
+            hi = np.clip(R1 - 4 * w, 0, 3)
+            span = (4 * w <= R1) & (4 * w + 3 >= R0)
+            rect_w = np.where(span, _ROWS12[lo, hi] & cols, np.uint64(0))
+            touched |= (self.near_words[qs, w] & rect_w) != 0
+        touched &= ~clear
+        free = sr[~touched]
+        rest = np.concatenate([sr[touched], rest[~small]])
+
+        # Stage 2: the 4×4 sub-cell masks of the mixed tiles the footprint's box covers.
+        il = np.clip(i_lo[rest], 0, nx - 1)
+        ih = np.clip(i_hi[rest], 0, nx - 1)
+        jl = np.clip(j_lo[rest], 0, self.ny - 1)
+        jh = np.clip(j_hi[rest], 0, self.ny - 1)
+        w = np.maximum(ih - il + 1, 0)
+        cnt = w * np.maximum(jh - jl + 1, 0)
+        f = np.repeat(np.arange(len(rest), dtype=np.int64), cnt)
+        off = _ragged_arange(cnt)
+        ti = il[f] + off % w[f]
+        tj = jl[f] + off // w[f]
+        tcode = self.lut[tj * nx + ti].astype(np.int64)
+        m = tcode <= -2
+        f, ti, tj, tk = f[m], ti[m], tj[m], -2 - tcode[m]
+        g = rest[f]
+        c0 = np.clip(np.floor(4 * ((xlo[g] - self.x0) / self.dx - ti) - _EPS), 0, 3)
+        c1 = np.clip(np.floor(4 * ((xhi[g] - self.x0) / self.dx - ti) + _EPS), 0, 3)
+        r0 = np.clip(np.floor(4 * ((ylo[g] - self.y0) / self.dy - tj) - _EPS), 0, 3)
+        r1 = np.clip(np.floor(4 * ((yhi[g] - self.y0) / self.dy - tj) + _EPS), 0, 3)
+        rect = (
+            _ROWS[r0.astype(np.int64), r1.astype(np.int64)]
+            & _COLS[c0.astype(np.int64), c1.astype(np.int64)]
+        )
+        hit = (self.mask[tk] & rect) != 0
+        f, tk, rect = f[hit], tk[hit], rect[hit]
+        crossing = np.zeros(len(rest), dtype=bool)
+        crossing[f] = True
+        inner = np.concatenate([rest[~crossing], free])
+        inner = inner[centre[inner] >= 0]
+
+        out_p = [np.flatnonzero(whole), inner]
+        out_v = [centre[whole], centre[inner]]
+        out_a = [fp_area[whole], fp_area[inner]]
+        fallback = 0
+        if len(f):
+            p, v, ar, bad = self._exact(
+                rest[f], tk, rect, x, y, a, b, cos, sin, kx, ky, centre, ex, ey
+            )
+            out_p.append(p)
+            out_v.append(v)
+            out_a.append(ar)
+            if len(bad):
+                fallback = len(bad)
+                gp, gv, ga = self._geos_overlaps(bad, x, y, a, b, th, kx, ky)
+                out_p.append(gp)
+                out_v.append(gv)
+                out_a.append(ga)
+        pp = np.concatenate(out_p).astype(np.int64)
+        vv = np.concatenate(out_v).astype(np.int64)
+        aa = np.concatenate(out_a)
+        order = np.lexsort((vv, pp))
+        return FootprintOverlaps(pp[order], vv[order], aa[order], fp_area, centre, fallback)
+
+    def _exact(
+        self,
+        fp: IntArray,
+        tk: IntArray,
+        rect: NDArray[np.uint16],
+        x: FloatArray,
+        y: FloatArray,
+        a: FloatArray,
+        b: FloatArray,
+        cos: FloatArray,
+        sin: FloatArray,
+        kx: FloatArray,
+        ky: FloatArray,
+        centre: IntArray,
+        ex: FloatArray,
+        ey: FloatArray,
+    ) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """Boundary-integral overlap areas of footprints ``fp`` with the segments of tiles
+        ``tk`` (one row per footprint and touched tile; ``rect``: the footprint's sub-cells)."""
+        start = self.tseg_ptr[tk]
+        pc = self.tseg_ptr[tk + 1] - start
+        entry = np.repeat(start, pc) + _ragged_arange(pc)
+        touch = (self.tseg_mask[entry] & np.repeat(rect, pc)) != 0
+        entry = entry[touch]
+        g = np.repeat(fp, pc)[touch]
+        sg = self.tseg[entry]
+        s = self.tpiece_xy[entry]
+        near = (
+            (np.maximum(s[:, 0], s[:, 2]) >= x[g] - ex[g])
+            & (np.minimum(s[:, 0], s[:, 2]) <= x[g] + ex[g])
+            & (np.maximum(s[:, 1], s[:, 3]) >= y[g] - ey[g])
+            & (np.minimum(s[:, 1], s[:, 3]) <= y[g] + ey[g])
+        )
+        g, sg, s = g[near], sg[near], s[near]
+
+        # Local frame of each footprint: u along scan, v along track, km.
+        c, sn = cos[g], sin[g]
+        e0 = (s[:, 0] - x[g]) * kx[g]
+        n0 = (s[:, 1] - y[g]) * ky[g]
+        e1 = (s[:, 2] - x[g]) * kx[g]
+        n1 = (s[:, 3] - y[g]) * ky[g]
+        u0 = e0 * c + n0 * sn
+        v0 = n0 * c - e0 * sn
+        u1 = e1 * c + n1 * sn
+        v1 = n1 * c - e1 * sn
+        A = a[g]
+        B = b[g]
+        du = u1 - u0
+        dv = v1 - v0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Parameters where the segment meets the lines u=±A and v=±B (±inf when parallel;
+            # NaN only for a segment lying on such a line, which fmin/fmax then ignore).
+            iu = 1.0 / du
+            iv = 1.0 / dv
+            tl = (-A - u0) * iu
+            tr = (A - u0) * iu
+            tbot = (-B - v0) * iv
+            ttop = (B - v0) * iv
+            # Liang–Barsky: the clip of the segment to the rectangle is [t0, t1].
+            t0 = np.fmax(np.fmax(np.fmin(tl, tr), np.fmin(tbot, ttop)), 0.0)
+            t1 = np.fmin(np.fmin(np.fmax(tl, tr), np.fmax(tbot, ttop)), 1.0)
+            part = np.where(t1 > t0, (u0 + du * (t0 + t1) * 0.5) * dv * (t1 - t0), 0.0)
+            # Crossings of the right and left sides: the length of each side inside a polygon
+            # is its state at v=0 times 2b, corrected at each crossing (moving +v).
+            up = np.where(du > 0, A, -A)
+            for side, t in ((A, tr), (-A, tl)):
+                vc = v0 + t * dv
+                cr = ((u0 < side) != (u1 < side)) & (vc >= -B) & (vc < B)
+                part += np.where(cr, np.where(vc >= 0, up * (B - vc), -up * (B + vc)), 0.0)
+            # Crossings of the centre line v=0 carry the state from the centre to each side.
+            uc = u0 - v0 * iv * du
+            ch = ((v0 < 0) != (v1 < 0)) & (uc >= -A) & (uc < A)
+            rising = np.where(dv > 0, 2.0 * A * B, -2.0 * A * B)
+            part += np.where(ch, np.where(uc >= 0, -rising, rising), 0.0)
+
+        # Sum per (footprint, polygon): +part for the left polygon, -part for the right one.
+        # Rows come grouped by footprint, so the keys are nearly sorted already.
+        n1 = self.n + 1
+        grp = np.r_[0, np.cumsum(g[1:] != g[:-1])] if len(g) else g
+        kv = np.column_stack([self.seg_left[sg], self.seg_right[sg]]).ravel()
+        vals = np.column_stack([part, -part]).ravel()
+        key = np.repeat(grp, 2) * n1 + kv
+        keep = kv >= 0
+        key, vals = key[keep], vals[keep]
+        order = np.argsort(key, kind="stable")
+        key, vals = key[order], vals[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+        area = np.add.reduceat(vals, first) if len(first) else vals[:0]
+        ukey = key[first]
+        gfirst = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else g
+        gp = g[gfirst][ukey // n1]
+        gv = ukey % n1
+        # The centre polygon's state at the centre (1) contributes the whole 2a × 2b once;
+        # footprints whose centre polygon has no boundary inside get it as their only row.
+        full = 4.0 * a[gp] * b[gp]
+        is_c = gv == centre[gp]
+        area = area + np.where(is_c, full, 0.0)
+        fps = np.sort(fp)
+        fps = fps[np.r_[True, fps[1:] != fps[:-1]]]
+        has_c_row = np.zeros(len(fps), dtype=bool)
+        has_c_row[np.searchsorted(fps, gp[is_c])] = True
+        add = fps[~has_c_row & (centre[fps] >= 0)]
+        gp = np.concatenate([gp, add])
+        gv = np.concatenate([gv, centre[add]])
+        area = np.concatenate([area, 4.0 * a[add] * b[add]])
+        full = 4.0 * a[gp] * b[gp]
+        tol = 1e-9 * full + 1e-12
+        # A polygon overlapping the centre's polygon also covers the centre: its state was
+        # counted as 0, which lowers its result by exactly the footprint's area.
+        area = np.where(area < -tol, area + full, area)
+        sane = (area >= -tol) & (area <= full + tol)
+        slot = np.searchsorted(fps, gp)
+        per_fp = np.bincount(slot, weights=area, minlength=len(fps))
+        bad_fp = per_fp > 4.0 * a[fps] * b[fps] * (1 + 1e-7) + 1e-12
+        bad_fp[slot[~sane]] = True
+        good = ~bad_fp[slot] & (area > tol)
+        return gp[good], gv[good], np.clip(area[good], 0.0, full[good]), fps[bad_fp]
+
+    def _geos_overlaps(
+        self,
+        pts: IntArray,
+        x: FloatArray,
+        y: FloatArray,
+        a: FloatArray,
+        b: FloatArray,
+        th: NDArray[np.float64],
+        kx: FloatArray,
+        ky: FloatArray,
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """Overlap areas with GEOS polygon intersection (reference / fallback path)."""
+        fps = footprint_polygons(x[pts], y[pts], 2 * a[pts], 2 * b[pts], th[pts])
+        tree = shapely.STRtree(self.polygons)
+        qi, qv = tree.query(fps, predicate="intersects")
+        areas = shapely.area(shapely.intersection(fps[qi], self.polygons[qv]))
+        areas = areas * kx[pts][qi] * ky[pts][qi]
+        keep = areas > 0
+        return pts[qi][keep], qv[keep].astype(np.int64), areas[keep]
+
+    def geos_overlaps(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        scan_km: ArrayLike,
+        track_km: ArrayLike,
+        angle: ArrayLike,
+    ) -> FootprintOverlaps:
+        """Footprint overlaps computed with GEOS only (slow; the reference for tests)."""
+        x = np.asarray(lon, dtype="float64")
+        y = np.asarray(lat, dtype="float64")
+        a = np.asarray(scan_km, dtype="float64") / 2.0
+        b = np.asarray(track_km, dtype="float64") / 2.0
+        th = np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape)
+        kx, ky = km_per_degree(y)
+        p, v, ar = self._geos_overlaps(np.arange(len(x)), x, y, a, b, th, kx, ky)
+        order = np.lexsort((v, p))
+        return FootprintOverlaps(
+            p[order], v[order], ar[order], 4.0 * a * b, self.locate(x, y), len(x)
+        )
