@@ -330,7 +330,7 @@ def fire_map(
         width="100%",
         height="100%",
     )
-    figure = DataFigure()
+    figure = DataFigure(title=html.escape(title))
     figure.add_child(m)  # splices the point data in after rendering (see DataFigure)
     # Only Leaflet itself: folium's default jQuery, Bootstrap, Font Awesome and awesome-markers
     # are not used by these maps, and each is one more CDN request an intranet would block.
@@ -371,9 +371,16 @@ def fire_map(
         if cfg.heat if heat is None else heat:
             FireHeat(pts).add_to(m)
     folium.LayerControl(position="topleft", collapsed=True).add_to(m)
-    count_line = f"{enc.n} 个火点 fire points" + (
-        f"（{enc.dropped} 个无坐标未绘 without coordinates）" if enc.dropped else ""
-    )
+    count_line = f"{enc.n} 个火点 fire points"
+    if "region" in points.columns:
+        # Bulletins count the province; points across the border are shown for joint prevention.
+        outside = int((points["region"] == "neighbour").sum())
+        if outside:
+            count_line += (
+                f"（省内 {enc.n - outside} in the province, 省外 {outside} across the border）"
+            )
+    if enc.dropped:
+        count_line += f"（{enc.dropped} 个无坐标未绘 without coordinates）"
     MapTitle(_title_html(title, [*lines, count_line], edition=edition, synthetic=synthetic)).add_to(
         m
     )
