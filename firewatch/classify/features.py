@@ -22,7 +22,6 @@ from firewatch.classify._deps import require
 from firewatch.classify.geo import chord_km, to_xyz
 from firewatch.classify.industrial import SiteIndex
 from firewatch.classify.landcover import LandCoverRaster
-from firewatch.schema import BEIJING_TZ
 
 __all__ = [
     "BASE_FEATURES",
@@ -242,7 +241,7 @@ def same_pass_counts(
     n = len(lat)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    sat_codes, sat = np.unique(np.asarray(satellite, dtype=str), return_inverse=True)
+    _codes, sat = np.unique(np.asarray(satellite, dtype=str), return_inverse=True)
     order = np.lexsort((acq_ns, sat))
     s, t = sat[order], np.asarray(acq_ns, dtype=np.int64)[order]
     new = np.r_[True, (s[1:] != s[:-1]) | (np.diff(t) > gap_minutes * 60 * 10**9)]

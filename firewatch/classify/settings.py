@@ -27,5 +27,8 @@ class ClassifySettings(BaseModel):
     same_pass_radius_km: float = 5.0
     #: Points with p_straw below this are flagged as probable false positives in outputs.
     straw_threshold: float = 0.5
+    #: OpenMP threads for gradient boosting.  1 by default: on a shared machine more threads than
+    #: free cores make OpenMP's busy-waiting threads 10-20× slower, not faster.
+    threads: int = 1
     #: Classify in ``firewatch daily`` when a model is available.
     in_daily: bool = True

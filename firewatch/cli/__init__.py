@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from firewatch.cli import (
     bulletin,  # noqa: F401  (bulletin, report)
+    classify,  # noqa: F401  (train, classify, model card)
     core,  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
     maps,  # noqa: F401  (map)
     scale,  # noqa: F401  (backfill)
