@@ -11,6 +11,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -82,6 +83,31 @@ def test_the_map_shows_what_exists_without_area_columns() -> None:
     cls = _decode(enc2.payload["cls"])
     keys_of = [c["key"] for c in enc2.payload["classes"]]
     assert int((np.array(keys_of)[cls] == "industrial").sum()) == int((canonical["frp"] > 20).sum())
+
+
+def test_area_columns_as_the_stores_return_them() -> None:
+    """Missing values as None/NaT/NA in object, string and nullable columns (a join's output)."""
+    pts = spring_day_points().head(40).copy()
+    n = len(pts)
+    status = np.array(["pending", "answered", "overdue", None] * (n // 4), dtype=object)
+    pts["review_status"] = pd.Series(status, index=pts.index, dtype="string")
+    pts["verdict"] = np.where(status == "answered", "industrial", None)
+    pts["deadline"] = pd.Series(pd.NaT, index=pts.index, dtype="datetime64[ns, UTC]")
+    pts.loc[pts.index[:5], "deadline"] = pd.Timestamp("2025-04-25 04:00", tz="UTC")
+    pts["answered_at"] = pd.NaT
+    pts["grid_synthetic"] = pd.Series([None] * n, index=pts.index, dtype=object)
+    pts["p_straw"] = pd.array([0.5] * (n - 1) + [None], dtype="Float64")
+    pts["fp_class"] = pd.Series(["straw"] * (n - 1) + [None], index=pts.index, dtype=object)
+    enc = encode_points(pts)
+    assert not enc.synthetic_grid
+    deadline = _field(enc.payload, "deadline")
+    assert "2025-04-25 12:00" in deadline["dict"]  # shown in Beijing time
+    assert _field(enc.payload, "verdict")["dict"][1:] == ["工业热源 industrial"]
+    p = _field(enc.payload, "p_straw")
+    values = _decode(p["v"])
+    assert int((values == p["na"]).sum()) == 1 and int((values == 50).sum()) == n - 1
+    statuses = [s["key"] for s in enc.payload["statuses"] if s["present"]]
+    assert sorted(statuses, key=str) == sorted(["pending", "answered", "overdue", None], key=str)
 
 
 def test_points_without_coordinates_are_counted_not_hidden() -> None:

@@ -503,10 +503,8 @@ def encode_points(
             (float(lat_i.max()) / 1e5, float(lon_i.max()) / 1e5),
         )
         payload["bounds"] = [list(bounds[0]), list(bounds[1])]
-    synthetic = bool(
-        "grid_synthetic" in frame.columns
-        and frame["grid_synthetic"].fillna(False).astype(bool).any()
-    )
+    # eq(True) works for bool, nullable boolean and object columns alike (None, NA, False).
+    synthetic = bool("grid_synthetic" in frame.columns and frame["grid_synthetic"].eq(True).any())
     return EncodedPoints(
         payload=payload,
         n=n,
