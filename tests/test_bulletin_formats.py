@@ -264,3 +264,38 @@ def test_formats_agree_on_the_total(written: Any, expected: pd.DataFrame) -> Non
     assert doc.status is not None and doc.status.kind == "points"
     # The sample starts at 00:50 UTC (08:50 Beijing time): the bulletin says the day is partial.
     assert any("08:50–24:00" in n for n in doc.notes)
+
+
+# ---------------------------------------------------------------------------------------- maps
+
+
+def _with_png_maps(settings: Settings, **kw: Any) -> Settings:
+    return settings.model_copy(
+        update={"map": settings.map.model_copy(update={"daily_png": True, **kw})}
+    )
+
+
+@pytest.mark.browser
+def test_map_module_png_is_the_bulletin_map_when_configured(
+    store: tuple[Settings, Engine], artifacts: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    settings, engine = store
+    settings = _with_png_maps(settings, png_width=800, png_height=600, png_scale=1.5)
+    doc = build_daily_bulletin(engine, settings, DAY, edition="public", lang="zh")
+    (fig,) = doc.figures
+    with Image.open(io.BytesIO(fig.png)) as img:
+        assert img.size == (1200, 900)  # rendered by Chromium at the configured size and scale
+    (artifacts / "bulletin_map_chromium.png").write_bytes(fig.png)
+    assert not any("示意图" in n for n in doc.notes)
+
+
+def test_bulletin_falls_back_to_a_plain_map_and_says_so(store: tuple[Settings, Engine]) -> None:
+    settings, engine = store
+    settings = _with_png_maps(settings, chromium_path="/nonexistent/chromium")
+    doc = build_daily_bulletin(engine, settings, DAY, edition="public", lang="zh")
+    assert len(doc.figures) == 1 and doc.figures[0].png.startswith(b"\x89PNG")
+    assert any("浏览器未能生成分布图" in n for n in doc.notes)

@@ -3,7 +3,8 @@
 Bulletins are printed and pasted into Word, so their pictures are static PNGs.  The map module
 (:mod:`firewatch.publish.maps`) makes the styled map; :func:`render_map` here draws a plain one
 (county outlines, city names, the day's points by treatment) that needs nothing but the
-boundaries, and :func:`default_map_renderer` picks the best one installed.  Chinese labels need
+boundaries, and :func:`default_map_renderer` picks the map module's Chromium-rendered map when
+``settings.map.daily_png`` asks for static maps.  Chinese labels need
 a real CJK font: Debian's ``fonts-noto-cjk`` (installed by the Makefile).
 
 Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot): no global state,
@@ -28,12 +29,15 @@ from firewatch.errors import FirewatchError
 from firewatch.publish.bulletin.i18n import tr
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from firewatch.config import Settings
 
 __all__ = [
     "CJK_SANS",
     "CJK_SERIF",
     "MapRenderer",
+    "chromium_map",
     "default_map_renderer",
     "font_path",
     "render_daily_chart",
@@ -204,14 +208,49 @@ def _legend(kind: str, lang: str) -> str:
     return labels[kind][0 if lang == "zh" else 1]
 
 
-def default_map_renderer() -> MapRenderer:
-    """The map module's static PNG when it is installed, else :func:`render_map`."""
-    try:
-        from firewatch.publish import maps  # the map issue's module
-    except ImportError:
-        return render_map
-    fn = getattr(maps, "bulletin_png", None)
-    return fn if callable(fn) else render_map
+def chromium_map(
+    engine: Engine, points: pd.DataFrame, settings: Settings, day: dt.date, lang: str = "zh"
+) -> bytes:
+    """The map module's daily map of ``day`` (public edition, no tiles) as a PNG via Chromium.
+
+    ``points`` is not used: the map module reads the day from the store itself, so the picture
+    is the same one ``firewatch map`` and the daily map stage show.
+
+    Raises
+    ------
+    MapRenderError
+        If Chromium cannot render the page.
+    """
+    import tempfile
+
+    from firewatch.publish.maps import daily_map_from_store
+
+    fmap = daily_map_from_store(
+        engine, settings, day=day, edition="public", offline=True, base="none"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        files = fmap.save(
+            Path(tmp) / "map.html",
+            assets="inline",
+            iframe=False,
+            png=True,
+            png_size=(settings.map.png_width, settings.map.png_height),
+            png_scale=settings.map.png_scale,
+            chromium=settings.map.chromium_path,
+        )
+        if files.png is None:  # save() always writes it when asked; keep mypy and readers sure
+            raise FileNotFoundError("the map module wrote no PNG")
+        return files.png.read_bytes()
+
+
+def default_map_renderer(
+    engine: Engine | None = None, settings: Settings | None = None
+) -> MapRenderer:
+    """The map for bulletins: the map module's (Chromium) when ``settings.map.daily_png`` asks
+    for static maps, else :func:`render_map` (matplotlib, no browser needed)."""
+    if engine is not None and settings is not None and settings.map.daily_png:
+        return functools.partial(chromium_map, engine)
+    return render_map
 
 
 def render_daily_chart(

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from firewatch.errors import FirewatchError
 from firewatch.publish.bulletin.coverage import DayStatus, day_statuses, load_coverage
 from firewatch.publish.bulletin.dms import format_dms
 from firewatch.publish.bulletin.i18n import fmt_date, fmt_number, join_list, numeral, tr
@@ -665,6 +666,7 @@ def build_daily_bulletin(
 
     if status.kind == "points":
         sections = _daily_sections(
+            engine=engine,
             settings=settings,
             lang=lang,
             edition=edition,
@@ -706,6 +708,7 @@ def build_daily_bulletin(
 
 def _daily_sections(
     *,
+    engine: Engine,
     settings: Settings,
     lang: str,
     edition: Edition,
@@ -751,15 +754,22 @@ def _daily_sections(
 
     # 1. map
     if map_png is None:
-        from firewatch.publish.bulletin.charts import default_map_renderer
+        from firewatch.publish.bulletin.charts import default_map_renderer, render_map
 
-        renderer = map_renderer or default_map_renderer()
+        renderer = map_renderer or default_map_renderer(engine, settings)
         try:
             map_png = renderer(treated, settings, day, lang)
-        except OSError as exc:
-            # A bulletin without its map still carries every number; say why the map is missing.
-            log.warning("map for %s not drawn: %s", day, exc)
-            notes.append(tr(lang, "map_missing", reason=str(exc)))
+        except (OSError, FirewatchError) as exc:
+            # The bulletin still carries every number; say what happened to the map.
+            log.warning("map for %s not drawn by %r: %s", day, renderer, exc)
+            if renderer is not render_map:
+                try:
+                    map_png = render_map(treated, settings, day, lang)
+                    notes.append(tr(lang, "map_fallback"))
+                except (OSError, FirewatchError) as exc2:
+                    exc = exc2
+            if map_png is None:
+                notes.append(tr(lang, "map_missing", reason=str(exc)))
     sec = add("map", "sec_map")
     if map_png is not None:
         sec.figure = Figure(

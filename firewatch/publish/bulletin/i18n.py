@@ -132,8 +132,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "map_missing": ("（分布图未能生成：{reason}）", "(the map could not be drawn: {reason})"),
     "map_fallback": (
-        "分布图为县级边界示意图。",
-        "The map shows county boundaries only.",
+        "（浏览器未能生成分布图，改用县级边界示意图。）",
+        "(The browser could not draw the map; a plain county-outline map is shown instead.)",
     ),
     # sections
     "sec_map": ("火点分布图", "Distribution map"),
