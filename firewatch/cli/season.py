@@ -45,9 +45,9 @@ def _county_list(settings: Settings) -> pd.DataFrame | None:
 
 
 def _load(engine: Any, season: Season) -> pd.DataFrame:
-    from firewatch.store.repo import load_detections
+    from firewatch.publish.season.cubes import season_detections
 
-    return load_detections(engine, first=season.first, last=season.last)
+    return season_detections(engine, season)
 
 
 @app.command("season")

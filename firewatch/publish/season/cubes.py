@@ -32,6 +32,7 @@ from firewatch.publish.season.settings import SeasonSettings
 
 if TYPE_CHECKING:
     import xarray as xr
+    from sqlalchemy import Engine
 
     from firewatch.config import Settings
 
@@ -43,6 +44,7 @@ __all__ = [
     "grid_cube",
     "open_cube",
     "save_cube",
+    "season_detections",
     "season_window",
 ]
 
@@ -97,6 +99,18 @@ def season_window(settings: Settings, *, year: int, season: str) -> Season:
         f"no ban period named {season!r} in {year} (configured for {year}: {known}); "
         "see ban_periods in the settings"
     )
+
+
+def season_detections(
+    engine: Engine, season: Season, *, region: tuple[str, ...] = ("province", "neighbour")
+) -> pd.DataFrame:
+    """The stored, attributed detections of a season window (Beijing-time days).
+
+    A thin reader over :func:`firewatch.store.repo.load_detections`.
+    """
+    from firewatch.store.repo import load_detections
+
+    return load_detections(engine, first=season.first, last=season.last, region=region)
 
 
 def _ensure_fre(frame: pd.DataFrame, cfg: SeasonSettings) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,36 +171,25 @@ class EventLinks:
         )
 
 
-def _pairs(
-    lat: np.ndarray, lon: np.ndarray, day: np.ndarray, *, distance_km: float, gap_days: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``(i, j)``, ``i < j``, within ``distance_km`` and ``gap_days`` of each other."""
+def _project_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y in km on an equal-area azimuthal projection centred on the points (distances within
+    1% over a province: candidates are searched with that margin and tested on the sphere)."""
     from pyproj import Transformer
-    from scipy.spatial import cKDTree
 
-    if len(lat) < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    # Candidates from a 3-D tree: x, y on an equal-area azimuthal projection centred on the data
-    # (distances within 1% over a province), and the day scaled so that gap_days weighs
-    # distance_km; both conditions then hold only inside a ball of radius distance_km * sqrt(2).
     laea = (
         f"+proj=laea +lat_0={float(np.mean(lat)):.4f} +lon_0={float(np.mean(lon)):.4f} "
         "+units=km +ellps=WGS84"
     )
     x, y = Transformer.from_crs("EPSG:4326", laea, always_xy=True).transform(lon, lat)
-    scale = distance_km / gap_days if gap_days > 0 else 2.0 * distance_km
-    pts = np.column_stack((x, y, day.astype(float) * scale))
-    tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
-    pairs = tree.query_pairs(distance_km * np.sqrt(2.0) * 1.01, output_type="ndarray")
-    if len(pairs) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
-    # The exact test on the sphere (chord length; it equals the arc to < 1 mm at 1 km).
-    xyz_i = _xyz_km(lat[i], lon[i])
-    xyz_j = _xyz_km(lat[j], lon[j])
-    d2 = ((xyz_i - xyz_j) ** 2).sum(axis=1)
-    keep = (d2 <= distance_km**2) & (np.abs(day[i] - day[j]) <= gap_days)
-    return i[keep], j[keep]
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _close(
+    lat: np.ndarray, lon: np.ndarray, i: np.ndarray, j: np.ndarray, distance_km: float
+) -> np.ndarray:
+    """Which candidate pairs are within ``distance_km`` on the sphere (chord = arc to < 1 mm)."""
+    d2 = ((_xyz_km(lat[i], lon[i]) - _xyz_km(lat[j], lon[j])) ** 2).sum(axis=1)
+    return d2 <= distance_km**2
 
 
 def find_events(
@@ -245,13 +235,68 @@ def find_events(
     lon = frame["longitude"].to_numpy(float)
     if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
         raise SeasonInputError("detections with missing coordinates cannot be grouped")
-    i, j = _pairs(lat, lon, day_int, distance_km=dist, gap_days=gap)
-
+    x, y = _project_km(lat, lon)
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
 
-    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    # Day by day (a loop over days, not points): same-day pairs give each day's components and
+    # the overpass counts; neighbouring days are then linked component to component, so the
+    # graph stays small even where fires are dense.
+    r = dist * 1.01
+    days = np.unique(day_int)
+    order_by_day = np.argsort(day_int, kind="stable")
+    groups = np.split(order_by_day, np.searchsorted(day_int[order_by_day], days)[1:])
+    trees: dict[int, tuple[np.ndarray, Any]] = {}
+    comp = np.empty(n, dtype=np.int64)  # day-component of each detection, numbered globally
+    n_over = np.ones(n, dtype=np.int64)
+    width = int(over.max()) + 1
+    n_comp = 0
+    links_a: list[np.ndarray] = []
+    links_b: list[np.ndarray] = []
+    n_links = 0
+    for d, rows in zip(days.tolist(), groups, strict=True):
+        tree = cKDTree(np.column_stack((x[rows], y[rows])))
+        trees[d] = (rows, tree)
+        pairs = tree.query_pairs(r, output_type="ndarray")
+        i, j = rows[pairs[:, 0]], rows[pairs[:, 1]]
+        keep = _close(lat, lon, i, j, dist)
+        i, j = i[keep], j[keep]
+        n_links += len(i)
+        # the day's components (pairs are positions within the day's rows)
+        ri, rj, m = pairs[:, 0][keep], pairs[:, 1][keep], len(rows)
+        g = coo_matrix((np.ones(len(ri), dtype=np.int8), (ri, rj)), shape=(m, m))
+        k, lab = connected_components(g, directed=False)
+        comp[rows] = lab + n_comp
+        n_comp += k
+        # distinct same-regime overpasses around each detection (itself included)
+        same = daytime[i] == daytime[j]
+        a = np.concatenate((rows, i[same], j[same]))
+        b = np.concatenate((over[rows], over[j[same]], over[i[same]]))
+        keys = np.unique(a * width + b) // width  # detection of each distinct pair
+        n_over[rows] = np.bincount(np.searchsorted(rows, keys), minlength=m)
+        # links to the previous gap_days days
+        for back in range(1, gap + 1):
+            if d - back not in trees:
+                continue
+            prev_rows, prev_tree = trees[d - back]
+            sdm = tree.sparse_distance_matrix(prev_tree, r, output_type="ndarray")
+            if len(sdm) == 0:
+                continue
+            ci = rows[sdm["i"]]
+            cj = prev_rows[sdm["j"]]
+            ok = _close(lat, lon, ci, cj, dist)
+            n_links += int(ok.sum())
+            key = np.unique(comp[ci[ok]] * n + comp[cj[ok]])  # distinct component pairs
+            links_a.append(key // n)
+            links_b.append(key % n)
+        for old_day in [k for k in trees if k <= d - gap]:  # not needed by later days
+            del trees[old_day]
+    la = np.concatenate(links_a) if links_a else np.zeros(0, np.int64)
+    lb = np.concatenate(links_b) if links_b else np.zeros(0, np.int64)
+    cgraph = coo_matrix((np.ones(len(la), dtype=np.int8), (la, lb)), shape=(n_comp, n_comp))
+    _, comp_event = connected_components(cgraph, directed=False)
+    labels = comp_event[comp]
 
     # Number events by their first detection in time (then by row) so ids are reproducible.
     t = pd.to_datetime(frame["acq_time_utc"], utc=True).to_numpy(dtype="datetime64[ns]")
@@ -262,14 +307,7 @@ def find_events(
     event_rank[np.argsort(first_rank, kind="stable")] = np.arange(len(first_rank))
     event_id = event_rank[labels] + 1
 
-    # Distinct same-day, same-regime overpasses around each detection (itself included).
-    same = (day_int[i] == day_int[j]) & (daytime[i] == daytime[j])
-    a = np.concatenate((np.arange(n), i[same], j[same]))
-    b = np.concatenate((over, over[j[same]], over[i[same]]))
-    width = int(over.max()) + 1
-    n_over = np.bincount(np.unique(a * width + b) // width, minlength=n).astype(np.int64)
-
-    log.debug("%d detections -> %d events (%d links)", n, event_id.max(), len(i))
+    log.debug("%d detections -> %d events (%d links)", n, event_id.max(), n_links)
     return EventLinks(day, over, event_id.astype(np.int64), n_over, daytime, solar)
 
 
