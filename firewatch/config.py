@@ -28,7 +28,7 @@ from firewatch.publish.bulletin.settings import BulletinSettings
 from firewatch.publish.maps.settings import MapSettings
 from firewatch.publish.season.settings import SeasonSettings
 
-__all__ = ["BanPeriod", "Region", "Settings", "load_settings"]
+__all__ = ["BanPeriod", "GridSettings", "Region", "Settings", "load_settings"]
 
 #: The project's top level (beside the package): where bundled boundaries/grids/models live.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +78,17 @@ def _default_periods() -> list[BanPeriod]:
     ]
 
 
+class GridSettings(BaseModel):
+    """Burning-ban grid attribution (issue 3); the grid file is ``Settings.grids_path``."""
+
+    #: Overlap each detection's pixel footprint (scan × track) with the village cells.
+    footprint: bool = True
+    #: A point in no cell goes to the nearest cell within this distance (flagged gap_nearest).
+    gap_tolerance_m: float = 500.0
+    #: `grids check`: children may stick out of their parent, and gaps/overlaps be this thin.
+    check_tolerance_m: float = 50.0
+
+
 class Settings(BaseSettings):
     """All firewatch settings.  Build with :func:`load_settings` or ``Settings(...)``."""
 
@@ -121,6 +132,8 @@ class Settings(BaseSettings):
     season: SeasonSettings = Field(default_factory=SeasonSettings)
     #: Interactive maps: base layer, offline bundling, clustering, PNG size, the daily map stage.
     map: MapSettings = Field(default_factory=MapSettings)
+    #: Burning-ban grid attribution: footprints, gap tolerance, check tolerance.
+    grid: GridSettings = Field(default_factory=GridSettings)
 
     @classmethod
     def settings_customise_sources(
