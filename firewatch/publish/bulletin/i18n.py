@@ -268,10 +268,9 @@ def fmt_date(day: dt.date, lang: str) -> str:
 
 
 def fmt_number(value: float, *, decimals: int = 0) -> str:
-    """A count or measure as bulletins print it (no thousands separator below 10,000)."""
+    """A count or measure as bulletins print it (no thousands separators, as in the lead)."""
     if decimals == 0:
-        n = round(value)
-        return f"{n:,}" if abs(n) >= 10_000 else str(n)
+        return str(round(value))
     return f"{value:.{decimals}f}"
 
 
