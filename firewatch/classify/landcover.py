@@ -67,7 +67,7 @@ def sample_raster(
     try:
         x, y = _to_raster_crs(ds, lon, lat)
         inv = ~ds.transform
-        colf, rowf = inv * (np.asarray(x), np.asarray(y))
+        colf, rowf = inv @ (np.asarray(x), np.asarray(y))
         ok = np.isfinite(colf) & np.isfinite(rowf)
         col = np.floor(np.where(ok, colf, -1)).astype(np.int64)
         row = np.floor(np.where(ok, rowf, -1)).astype(np.int64)
