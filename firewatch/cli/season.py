@@ -136,6 +136,8 @@ def season_cmd(
 
     series = [cubes.county]
     notes: list[str] = []
+    if frame.empty:
+        notes.append(f"no detections stored for {window.label}: ingest its FIRMS files first")
     others: list[tuple[str, Season]] = []
     try:
         others.append(
