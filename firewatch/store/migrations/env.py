@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 import firewatch.publish.bulletin.models  # noqa: F401  (bulletin: ingest_coverage)
 from firewatch.classify import models as _classify_models  # noqa: F401  (classifier)
 from firewatch.dispatch import models as _review_models  # noqa: F401  (review app)
+from firewatch.spatial import grid_models as _grid_models  # noqa: F401  (grid, issue 3)
 from firewatch.store.models import Base
 
 target_metadata = Base.metadata
