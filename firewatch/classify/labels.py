@@ -3,7 +3,7 @@
 Sources, strongest first (a detection takes the label of the strongest source it has):
 
 ``review``
-    A grid member's verdict from the field (the review app's ``assignments`` table):
+    A grid member's verdict from the field (the review app's latest verdict per point):
     straw_burning → straw, industrial → industrial, other_fire → other_vegetation (a real fire
     that is not crop residue: grass, garbage, a funeral pyre), nothing_found → spurious.
 ``firms_type``
@@ -175,18 +175,30 @@ def firms_type_labels(points: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _verdicts(engine: Engine) -> pd.DataFrame:
+    """``detection_id``, ``verdict``: the latest field verdict per point, if the review app is here."""
+    tables = set(inspect(engine).get_table_names())
+    if "verdicts" in tables:
+        try:
+            from firewatch.dispatch import store as review_store
+        except ImportError:
+            review_store = None  # type: ignore[assignment]
+        if review_store is not None and hasattr(review_store, "load_verdict_labels"):
+            return review_store.load_verdict_labels(engine).loc[:, ["detection_id", "verdict"]]
+    if "assignments" in tables:  # an older review store: the latest verdict sits on the assignment
+        sql = text("SELECT detection_id, verdict FROM assignments WHERE verdict IS NOT NULL")
+        with engine.connect() as conn:
+            return pd.DataFrame(conn.execute(sql).all(), columns=["detection_id", "verdict"])
+    return pd.DataFrame({"detection_id": [], "verdict": []}, dtype=object)
+
+
 def review_labels(engine: Engine, ids: pd.Series | None = None) -> pd.DataFrame:
     """Field verdicts from the review app, indexed by ``detection_id``.
 
-    Reads the review app's ``assignments`` table (its latest verdict per point) when it exists;
-    returns an empty frame otherwise, so training works before the review app is installed.
+    Reads the latest verdict per point through the review app's ``load_verdict_labels`` when its
+    tables exist; returns an empty frame otherwise, so training works without the review app.
     """
-    if not inspect(engine).has_table("assignments"):
-        return _empty().rename_axis("detection_id")
-    sql = text("SELECT detection_id, verdict FROM assignments WHERE verdict IS NOT NULL")
-    with engine.connect() as conn:
-        rows = conn.execute(sql).all()
-    frame = pd.DataFrame(rows, columns=["detection_id", "verdict"])
+    frame = _verdicts(engine)
     if ids is not None:
         frame = frame.loc[frame["detection_id"].isin(set(ids))]
     cls = frame["verdict"].map(VERDICT_CLASS)
@@ -200,7 +212,7 @@ def review_labels(engine: Engine, ids: pd.Series | None = None) -> pd.DataFrame:
         {
             "label": frame["label"].to_numpy(dtype=object),
             "source": "review",
-            "rule": ("verdict=" + frame["verdict"]).to_numpy(dtype=object),
+            "rule": ("verdict=" + frame["verdict"].astype(str)).to_numpy(dtype=object),
         },
         index=pd.Index(frame["detection_id"], name="detection_id"),
     )
