@@ -267,7 +267,11 @@ def main() -> None:
     argon2 = ARGON2[args.argon2]
     runs = [scenario(k, argon2, args.timeout) for k in (args.small, args.n)]
     small, big = runs
-    print(f"\nreview app on loopback, uvicorn 1 worker, SQLite; argon2 {args.argon2} {argon2}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"\nreview app on loopback, uvicorn 1 worker, SQLite; argon2 {args.argon2} {argon2}; "
+        f"{os.cpu_count()} CPUs, load average {load}"
+    )
     titles = [f"{r['n']} reviewers" for r in runs]
     head = f"{'page':<11}" + "".join(f" | {t:^33}" for t in titles) + " | ratio p50  p95"
     print(head)

@@ -179,7 +179,12 @@ class Store:
 
 
 def for_tests(settings: Settings) -> Settings:
-    """Cheap argon2 (still argon2id; the cost is not under test) and cookies over plain http."""
+    """Cheap argon2 (still argon2id; the cost is not under test) and cookies over plain http.
+
+    No grid file: these tests give the points' grid attribution as a frame (:func:`grid_frame`),
+    so user codes are not checked against the bundled demo grid.
+    """
+    settings.grids_path = ROOT / "tests" / "data" / "no-grid-in-these-tests.gpkg"
     settings.review.argon2_time_cost = 1
     settings.review.argon2_memory_kib = 8192
     settings.review.argon2_parallelism = 1

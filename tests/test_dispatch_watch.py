@@ -40,6 +40,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
         "FIREWATCH_CONFIG": str(tmp_path / "none.toml"),
         "FIREWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'fw.db'}",
         "FIREWATCH_OUTPUT_DIR": str(tmp_path / "out"),
+        # User codes are checked against the configured grid; these tests use fixture codes.
+        "FIREWATCH_GRIDS_PATH": str(tmp_path / "no-grid.gpkg"),
         "FIREWATCH_NOTIFY__SMTP_HOST": "127.0.0.1",
         "FIREWATCH_NOTIFY__SMTP_PORT": str(smtp.port),
         "FIREWATCH_NOTIFY__WEBHOOK_URL": f"{robot.url}/robot/send?access_token=TOKEN",

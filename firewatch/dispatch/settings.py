@@ -41,8 +41,9 @@ class ReviewSettings(BaseModel):
     #: Failed logins from one address within ``ip_window_minutes`` before it gets HTTP 429.
     ip_failures: int = 30
     ip_window_minutes: float = 10.0
-    #: How many password hashes may run at once (argon2 uses 64 MiB each by default).
-    hash_concurrency: int = 4
+    #: How many password hashes may run at once (argon2 uses 64 MiB and 4 threads each by
+    #: default); logins beyond it wait without holding up other pages.
+    hash_concurrency: int = 2
     #: argon2id cost (defaults: RFC 9106's low-memory profile, argon2-cffi's own defaults).
     #: Stored hashes keep their parameters; a login rehashes when these change.
     argon2_time_cost: int = 3

@@ -163,6 +163,7 @@ def _check_fields(
     phone: str | None,
     password: str | None,
     province_code: str,
+    known: set[str] | None = None,
 ) -> tuple[list[str], str | None]:
     """Problems with one account's fields, and the normalised grid code."""
     problems: list[str] = []
@@ -186,6 +187,13 @@ def _check_fields(
                 f"a {role} is tied to a {' or '.join(ROLE_LEVELS[role])} code, "
                 f"{code} is a {level} code"
             )
+    if (
+        code is not None
+        and known is not None
+        and code_level(code) in ("township", "village")
+        and code not in known
+    ):
+        problems.append(f"grid code {code} is not a cell of the configured grid")
     if email and not EMAIL_RE.match(email):
         problems.append(f"email {email!r} is not an address")
     if phone and not PHONE_RE.match(phone):
@@ -193,6 +201,18 @@ def _check_fields(
     if password is not None and len(password) < MIN_PASSWORD:
         problems.append(f"password shorter than {MIN_PASSWORD} characters")
     return problems, code
+
+
+def _grid_codes(settings: Settings) -> set[str] | None:
+    """Codes of the configured grid's cells (issue 3), or ``None`` when there is no grid."""
+    try:
+        from firewatch.spatial.grid import grid_from_settings
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and "firewatch.spatial.grid".startswith(exc.name):
+            return None
+        raise
+    grid = grid_from_settings(settings)
+    return None if grid is None else set(grid.level_of())
 
 
 def add_user(
@@ -224,6 +244,7 @@ def add_user(
         phone=phone,
         password=password,
         province_code=settings.region.province_code,
+        known=_grid_codes(settings),
     )
     if problems:
         raise UserError(f"{username}: " + "; ".join(problems))
@@ -336,6 +357,7 @@ def import_users(
         raise UserImportError([(1, f"missing column(s): {', '.join(missing)}")], origin=path.name)
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
+    known = _grid_codes(settings)
     ready = []
     for line, r in rows:
         pw = r.get("password") or None
@@ -348,6 +370,7 @@ def import_users(
             phone=r.get("phone") or None,
             password=pw,
             province_code=settings.region.province_code,
+            known=known,
         )
         name = r.get("username", "")
         if name in seen:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from firewatch.dispatch import review
 from firewatch.dispatch.users import User, create_session, delete_session
@@ -143,11 +144,11 @@ def _photo_out(detection_id: str, ph: dict[str, Any]) -> PhotoOut:
 
 
 @router.post("/login", response_model=LoginOut, responses={401: {}, 423: {}, 429: {}})
-def api_login(request: Request, body: LoginIn) -> Response:
+async def api_login(request: Request, body: LoginIn) -> Response:
     """Log in; sets the session cookie and returns the CSRF token."""
     # JSON only (FastAPI already refuses a form-encoded body for a model parameter with 422).
     ctx = context(request)
-    result = login_attempt(request, body.username, body.password)
+    result = await login_attempt(request, body.username, body.password)
     if result.outcome != "ok" or result.user is None:
         status = {"bad": 401, "locked": 423, "throttled": 429}[result.outcome]
         detail = {
@@ -156,7 +157,9 @@ def api_login(request: Request, body: LoginIn) -> Response:
             "throttled": "too many failed logins from this address; try later",
         }[result.outcome]
         return JSONResponse({"detail": detail}, status_code=status)
-    token, csrf = create_session(ctx.engine, ctx.settings, result.user, ip=client_ip(request))
+    token, csrf = await run_in_threadpool(
+        create_session, ctx.engine, ctx.settings, result.user, ip=client_ip(request)
+    )
     response = JSONResponse(
         LoginOut(csrf_token=csrf, user=UserOut(**user_json(result.user))).model_dump()
     )

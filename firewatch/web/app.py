@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -152,12 +151,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.fw = WebContext(
-        settings=settings,
-        engine=engine,
-        secret=secret,
-        hash_gate=threading.BoundedSemaphore(max(1, cfg.hash_concurrency)),
-    )
+    app.state.fw = WebContext(settings=settings, engine=engine, secret=secret)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["app_title"] = "火点核查 firewatch"
     app.state.templates = templates

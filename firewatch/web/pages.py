@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from firewatch.dispatch import review
 from firewatch.dispatch.models import VERDICTS
@@ -109,7 +110,7 @@ def login_form(request: Request, next: str = "/points") -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(
+async def login_submit(
     request: Request,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
@@ -118,9 +119,11 @@ def login_submit(
 ) -> Response:
     check_prelogin(request, csrf_token)
     ctx = context(request)
-    result = login_attempt(request, username, password)
+    result = await login_attempt(request, username, password)
     if result.outcome == "ok" and result.user is not None:
-        token, _csrf = create_session(ctx.engine, ctx.settings, result.user, ip=client_ip(request))
+        token, _csrf = await run_in_threadpool(
+            create_session, ctx.engine, ctx.settings, result.user, ip=client_ip(request)
+        )
         response: Response = RedirectResponse(safe_next(next), status_code=303)
         set_session_cookie(response, ctx.settings, token)
         return response
@@ -133,13 +136,12 @@ def login_submit(
         "throttled": (429, "此地址登录失败过多，请稍后再试。Too many failed logins; try later."),
     }
     status, message = messages[result.outcome]
-    page = render(
+    return render(
         request,
         "login.html",
         {"next": safe_next(next), "error": message, "csrf": csrf_token},
         status_code=status,
     )
-    return page
 
 
 @router.post("/logout")

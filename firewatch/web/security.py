@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
-import threading
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -53,8 +55,21 @@ class WebContext:
     settings: Settings
     engine: Engine
     secret: bytes
-    #: Limits how many argon2 hashes run at once (memory-hard: 64 MiB each).
-    hash_gate: threading.BoundedSemaphore
+    #: Per event loop: limits how many argon2 hashes run at once (memory-hard: 64 MiB each).
+    _hash_limiters: weakref.WeakKeyDictionary[Any, Any] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    def hash_limiter(self) -> Any:
+        """The password-hash limiter of the running event loop (made on first use)."""
+        import anyio
+
+        loop = asyncio.get_running_loop()
+        limiter = self._hash_limiters.get(loop)
+        if limiter is None:
+            limiter = anyio.CapacityLimiter(max(1, self.settings.review.hash_concurrency))
+            self._hash_limiters[loop] = limiter
+        return limiter
 
 
 class LoginRequired(Exception):
@@ -209,11 +224,23 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-def login_attempt(request: Request, username: str, password: str) -> AuthResult:
-    """Check a login through the hash gate (argon2 is memory-hard; bound the concurrency)."""
+async def login_attempt(request: Request, username: str, password: str) -> AuthResult:
+    """Check a login in a worker thread of its own limiter.
+
+    argon2 is memory-hard, so only ``review.hash_concurrency`` checks run at once; the others
+    wait here without holding one of the threads that serve pages, so a burst of logins does
+    not stall the rest of the app.
+    """
+    import anyio
+
     ctx = context(request)
     username = username.strip()[:64]
-    with ctx.hash_gate:
-        return authenticate(
-            ctx.engine, ctx.settings, username, password[:1024], actor=actor_of(request)
-        )
+    check = functools.partial(
+        authenticate,
+        ctx.engine,
+        ctx.settings,
+        username,
+        password[:1024],
+        actor=actor_of(request),
+    )
+    return await anyio.to_thread.run_sync(check, limiter=ctx.hash_limiter())
