@@ -107,5 +107,5 @@ def test_excluded_and_doubtful_points_are_listed_with_reasons(case: dict[str, An
             assert "秸秆焚烧概率0.30" in r[col["原因"]] and r[col["类别"]] == "其他植被火"
     section = next(s for s in case["doc"].sections if s.key == "excluded")
     assert section.paragraphs == [
-        f"剔除{case['excluded']}个（{WHY} {case['excluded']}），存疑{case['flagged']}个。"
+        f"剔除{case['excluded']}个（模型判为工业热源 {case['excluded']}），存疑{case['flagged']}个。"
     ]

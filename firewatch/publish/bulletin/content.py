@@ -232,7 +232,9 @@ def treat_points(points: pd.DataFrame, rules: BulletinSettings, lang: str = "zh"
     Returns
     -------
     DataFrame
-        ``points`` with ``treatment`` (``counted`` | ``flagged`` | ``excluded``) and ``reason``.
+        ``points`` with ``treatment`` (``counted`` | ``flagged`` | ``excluded``), ``reason``
+        (the verdict, FIRMS's type or the classifier's explanation) and ``reason_kind`` (a short
+        label for counting reasons).
     """
     n = len(points)
     idx = points.index
@@ -267,8 +269,16 @@ def treat_points(points: pd.DataFrame, rules: BulletinSettings, lang: str = "zh"
             tr(lang, "reason_fire_type", t=int(t), label=_label(lang, "fire_type", int(t)))
             for t in fire_type[by_type]
         ]
+    # A short kind of reason per point, for the counts in the summary sentence.
+    reason_kind = reason.copy()
+    if by_type.any():
+        reason_kind[by_type] = [f"FIRMS type {int(t)}" for t in fire_type[by_type]]
     model_rows = by_model | flagged
     if model_rows.any():
+        reason_kind[model_rows] = [
+            tr(lang, "reason_model_kind", label=_label(lang, "class", c))
+            for c in fp_class[model_rows]
+        ]
         expl = col("fp_explanation")
         reason[model_rows] = [
             e
@@ -276,7 +286,7 @@ def treat_points(points: pd.DataFrame, rules: BulletinSettings, lang: str = "zh"
             else tr(lang, "reason_model", label=_label(lang, "class", c), p=f"{q:.2f}")
             for e, c, q in zip(expl[model_rows], fp_class[model_rows], p[model_rows], strict=True)
         ]
-    return points.assign(treatment=treatment, reason=reason)
+    return points.assign(treatment=treatment, reason=reason, reason_kind=reason_kind)
 
 
 def _label(lang: str, family: str, value: Any) -> str:
@@ -861,7 +871,10 @@ def _daily_sections(
     odd = prov[prov["treatment"] != "counted"]
     if has_classes or len(odd):
         reasons = (
-            prov.loc[prov["treatment"] == "excluded", "reason"].fillna("—").value_counts().items()
+            prov.loc[prov["treatment"] == "excluded", "reason_kind"]
+            .fillna("—")
+            .value_counts()
+            .items()
         )
         summary = tr(
             lang,

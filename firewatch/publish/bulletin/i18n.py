@@ -207,6 +207,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "fire_type_1": ("火山", "volcano"),
     "fire_type_2": ("固定地物热源", "static land source"),
     "fire_type_3": ("近海", "offshore"),
+    "reason_model_kind": ("模型判为{label}", "model: {label}"),
     "reason_model": ("模型判别：{label}（秸秆焚烧概率{p}）", "model: {label} (P(straw) {p})"),
     "review_sent": ("已下发核查", "sent for a site check"),
     "review_confirmed": ("其中确认秸秆焚烧", "of which straw burning confirmed"),
