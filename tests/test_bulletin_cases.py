@@ -51,6 +51,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
             fetch(engine, settings, start=dt.date(2022, 11, 24), products=PRODUCT, client=client)
         # 11-26 answered.
         fetch(engine, settings, start=dt.date(2022, 11, 26), products=PRODUCT, client=client)
+        # The same UTC day a year before, answered with no rows (the replay holds none for it):
+        # a covered day with zero points, which the bulletin can compare with.
+        fetch(engine, settings, start=dt.date(2021, 11, 18), products=PRODUCT, client=client)
     yield settings, engine
     engine.dispose()
 
@@ -90,6 +93,20 @@ def test_a_day_with_fires_compares_with_the_day_before(store: tuple[Settings, En
     # 11-17 was never asked for: no comparison, and the bulletin says why.
     assert "前一日无数据，不作比较" in doc.lead[0]
     assert doc.change_previous is None
+    # 2021-11-18 was answered with no detections: the year-on-year change is the whole count.
+    assert doc.change_last_year == n
+    assert f"较去年同日增加{n}个" in doc.lead[0]
+
+
+def test_a_day_after_a_day_without_fire_compares_with_zero(
+    store: tuple[Settings, Engine],
+) -> None:
+    settings, engine = store
+    # Beijing 11-19 and 11-20 were both fully covered and had no fire: a change of zero, which
+    # is a comparison (not "no data for the previous day").
+    doc = build_daily_bulletin(engine, settings, dt.date(2022, 11, 20), lang="zh")
+    assert doc.status is not None and doc.status.kind == "no_points"
+    assert doc.change_previous == 0  # 11-19: no fire either, and covered
 
 
 def test_no_fire_day_says_the_data_arrived(store: tuple[Settings, Engine], tmp_path: Path) -> None:
