@@ -50,6 +50,7 @@ __all__ = [
     "GridDaySummary",
     "GridIndex",
     "GridRun",
+    "Repair",
     "ancestor",
     "attribute_grid",
     "attribute_stored",
@@ -146,6 +147,26 @@ def ancestor(code: str, level: str) -> str:
 # --------------------------------------------------------------------------- the grid
 
 
+@dataclass(frozen=True)
+class Repair:
+    """An invalid cell geometry repaired on loading (``make_valid``).
+
+    ``safe`` when the repair kept the cell's area within 1 % (e.g. a spike or a repeated
+    vertex); otherwise the shape changed (e.g. a self-intersecting "bow-tie") and someone
+    should look at it.  Areas in square degrees.
+    """
+
+    level: str
+    code: str
+    name: str | None
+    reason: str
+    area_before: float
+    area_after: float
+    safe: bool
+    lon: float
+    lat: float
+
+
 @dataclass(frozen=True, eq=False)
 class Grid:
     """A loaded grid: four levels of cells in WGS-84.
@@ -160,7 +181,7 @@ class Grid:
     synthetic
         True when the metadata or any cell says the geometry is synthetic.
     repairs
-        What was repaired on loading (invalid geometries made valid), one line each.
+        Invalid geometries made valid on loading.
     """
 
     layers: dict[str, gpd.GeoDataFrame]
@@ -169,7 +190,7 @@ class Grid:
     datum: str
     sha256: str
     synthetic: bool
-    repairs: list[str] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -272,7 +293,7 @@ def load_grid(path: str | Path, *, datum: str | None = None) -> Grid:
             f"{', '.join(LEVELS)} (layers found: {', '.join(layers) or 'none'})"
         )
     meta_synth = _truthy(meta.get("synthetic", "false"))
-    repairs: list[str] = []
+    repairs: list[Repair] = []
     out: dict[str, gpd.GeoDataFrame] = {}
     for level in LEVELS:
         try:
@@ -325,18 +346,29 @@ def load_grid(path: str | Path, *, datum: str | None = None) -> Grid:
             geoms = shapely.transform(geoms, fn)
         invalid = ~shapely.is_valid(geoms)
         for i in np.flatnonzero(invalid):
-            reason = shapely.is_valid_reason(geoms[i])
+            reason = str(shapely.is_valid_reason(geoms[i]))
             fixed = _polygonal(shapely.make_valid(geoms[i]))
-            before = float(shapely.area(shapely.buffer(geoms[i], 0)))
             if fixed is None or shapely.is_empty(fixed):
                 raise GridError(
                     f"{what}: cell {codes.iloc[i]} has an invalid geometry ({reason}) that "
                     "cannot be repaired"
                 )
+            # The ring area before (signed shoelace sum: a bow-tie's lobes cancel) and after.
+            before = abs(float(shapely.area(geoms[i])))
             after = float(shapely.area(fixed))
+            x, y = shapely.get_coordinates(shapely.point_on_surface(fixed))[0]
             repairs.append(
-                f"{level} {codes.iloc[i]} ({gdf['name'].iloc[i]}): invalid geometry ({reason}) "
-                f"repaired with make_valid; area {before:.6g} → {after:.6g} deg²"
+                Repair(
+                    level=level,
+                    code=str(codes.iloc[i]),
+                    name=gdf["name"].iloc[i],
+                    reason=reason,
+                    area_before=before,
+                    area_after=after,
+                    safe=abs(after - before) <= 0.01 * max(after, 1e-30),
+                    lon=float(x),
+                    lat=float(y),
+                )
             )
             geoms[i] = fixed
         synth = (
