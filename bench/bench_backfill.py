@@ -15,6 +15,7 @@ every 50 ms.  Usage: ``python bench/bench_backfill.py [--sizes 1e6,1e7] [--block
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import threading
 import time
@@ -70,10 +71,8 @@ class PeakRSS:
         while not self._stop.is_set():
             total = 0
             for p in [self._proc, *self._proc.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total)
             time.sleep(0.05)
 
