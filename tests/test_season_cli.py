@@ -127,3 +127,36 @@ def test_bad_inputs_get_documented_exit_codes(run, tmp_path: Path) -> None:  # t
     assert res.exit_code == 3
     assert "partial.csv:3" in res.output and "sown_area_ha" in res.output
     assert (tmp_path / "z" / "2022_utilization.csv").is_file()
+
+
+def test_burn_scars_of_the_largest_events(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from tests.sentinel_replay import Scene, SentinelReplay
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the replay speaks plain HTTP
+    scenes = [Scene(dt.date(2022, 9, 1) + dt.timedelta(days=5 * k), 10.0) for k in range(24)]
+    with SentinelReplay(scenes=scenes, burns=[]) as server:
+        for key, value in {
+            "CLIENT_ID": server.client_id,
+            "CLIENT_SECRET": server.client_secret,
+            "BASE_URL": server.url,
+            "TOKEN_URL": server.token_url,
+            "CACHE_DIR": str(tmp_path / "cache"),
+        }.items():
+            monkeypatch.setenv(f"FIREWATCH_SEASON__SENTINEL__{key}", value)
+        out = tmp_path / "scars"
+        res = run("--year", "2022", "--out", str(out), "--confirm-top", "2")
+        assert res.exit_code == 0, res.output
+        scars = pd.read_csv(out / "2022_autumn_burn_scars.csv", encoding="utf-8-sig")
+        assert len(scars) == 2
+        # nothing burned in the replay's scenes: the two largest events show no scar
+        assert set(scars["status"]) == {"not_confirmed"}
+        assert server.count("/api/v1/process") == 4
+        monkeypatch.setenv("FIREWATCH_SEASON__SENTINEL__CLIENT_SECRET", "wrong")
+        monkeypatch.setenv("FIREWATCH_SEASON__SENTINEL__CACHE_DIR", str(tmp_path / "cache2"))
+        res = run("--year", "2022", "--out", str(out), "--confirm-top", "1")
+        assert res.exit_code == 5
+        assert "refused the client credentials" in res.output
