@@ -45,6 +45,7 @@ system-demo:
 
 demo: system-demo $(STAMP)
 	@mkdir -p $(DEMO_DIR)
+	$(BIN)/firewatch --db sqlite:///$(DEMO_DIR)/firewatch.db chiefs import grids/jixi_demo_chiefs.csv
 	$(BIN)/firewatch --db sqlite:///$(DEMO_DIR)/firewatch.db daily --date $(DEMO_DATE) \
 	  --file firewatch/data/samples/MODIS_C61_NRT_hlj_2025-04-23_to_2025-04-24.csv \
 	  --out $(DEMO_DIR)

@@ -258,6 +258,9 @@ class DailyResult:
     dispatch: Any = None
     #: What the classify stage did (``firewatch.classify.store.ClassifyResult``), if it ran.
     classify: Any = None
+    #: The grid stage's per-township/village/chief summary
+    #: (``firewatch.spatial.grid.GridDaySummary``), when a grid is configured.
+    grid: Any = None
 
 
 def daily(
@@ -291,6 +294,13 @@ def daily(
     out = Path(out_dir) if out_dir is not None else settings.output_dir
     out.mkdir(parents=True, exist_ok=True)
     result = DailyResult(day=day, runs=runs, summary=summarise_day(engine, day), refused=refused)
+    # --- grid (issue 3): village cell, chain up to the city, chiefs on duty for the day's points --
+    if settings.grids_path.is_file():
+        from firewatch.spatial.grid import attribute_stored, summarise_grid_day
+
+        attribute_stored(engine, settings, first=day, last=day)
+        result.grid = summarise_grid_day(engine, settings, day)
+    # --- end grid --------------------------------------------------------------------------------
     # --- classify (issue 4): class, p_straw, explanation, model version for the day's points --
     if settings.classify.in_daily:
         from firewatch.classify.store import classify_daily
@@ -365,4 +375,10 @@ def attribute_table(
         out[col] = attributed[col].reindex(table.index)
     out["problem"] = None
     out.loc[bad, "problem"] = f"unreadable or out-of-range {lat_col}/{lon_col}"
+    # --- grid (issue 3): township, village and chiefs when a grid is configured -----------------
+    if settings.grids_path.is_file():
+        from firewatch.spatial.grid import add_grid_columns
+
+        out = add_grid_columns(out, pts.loc[~bad], settings)
+    # --- end grid --------------------------------------------------------------------------------
     return out

@@ -6,6 +6,7 @@ from firewatch.cli import (
     bulletin,  # noqa: F401  (bulletin, report)
     classify,  # noqa: F401  (train, classify, model card)
     core,  # noqa: F401  (ingest, fetch, attribute, export, daily, db)
+    grids,  # noqa: F401  (grids check/info/attribute, chiefs import/list)
     maps,  # noqa: F401  (map)
     scale,  # noqa: F401  (backfill)
     season,  # noqa: F401  (season)

@@ -315,6 +315,10 @@ def daily(
     for msg in result.refused:
         err_console.print(f"[red]refused[/] {msg}")
     print_day_summary(result.summary)
+    if result.grid is not None:  # issue 3: points per township, village and field chief
+        from firewatch.cli.grids import print_grid_summary
+
+        print_grid_summary(result.grid)
     for name, path in result.outputs.items():
         console.print(f"{name}: {path}")
     console.print(f"store: {engine.url.render_as_string()}")

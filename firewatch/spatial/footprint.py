@@ -98,13 +98,12 @@ def footprint_angle(
     dn = pd.Series(np.asarray(daynight, dtype=object) if daynight is not None else [None] * n)
     incl = sat.map(INCLINATION_DEG).to_numpy(dtype="float64")
     asc_day = sat.map(ASCENDING_BY_DAY)
-    is_day = dn.astype("string").str.upper().str.startswith("D")
-    known = asc_day.notna().to_numpy() & is_day.notna().to_numpy() & np.isfinite(incl)
-    ascending = np.where(
-        known,
-        (asc_day.fillna(False).astype(bool) == is_day.fillna(False).astype(bool)).to_numpy(),
-        True,
-    )
+    flag = dn.astype("string").str.strip().str.upper()
+    day = (flag == "D").fillna(False).to_numpy(dtype=bool)
+    night = (flag == "N").fillna(False).to_numpy(dtype=bool)
+    known = asc_day.notna().to_numpy() & (day | night) & np.isfinite(incl)
+    asc = asc_day.eq(True).to_numpy(dtype=bool)
+    ascending = np.where(known, asc == day, True)
     s = np.clip(np.cos(np.radians(np.nan_to_num(incl, nan=98.5))) / np.cos(phi), -1.0, 1.0)
     beta = np.arcsin(s)  # inertial heading of an ascending pass, from north (negative: west)
     heading = np.where(ascending, beta, np.pi - beta)

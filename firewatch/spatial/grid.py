@@ -51,6 +51,7 @@ __all__ = [
     "GridIndex",
     "GridRun",
     "Repair",
+    "add_grid_columns",
     "ancestor",
     "attribute_grid",
     "attribute_stored",
@@ -1048,3 +1049,125 @@ def summarise_grid_day(engine: Engine, settings: Settings, day: dt.date) -> Grid
         points=pts,
         flags=counts,
     )
+
+
+def _table_days(table: pd.DataFrame) -> pd.Series:
+    """Beijing day of each row of an arbitrary table: ``acq_time_bjt``, or FIRMS's
+    ``acq_date`` (+ ``acq_time``, UTC), else today."""
+    from firewatch.schema import BEIJING_TZ
+
+    today = pd.Timestamp.now(tz=BEIJING_TZ).date()
+    if "acq_time_bjt" in table.columns:
+        t = pd.to_datetime(table["acq_time_bjt"], errors="coerce", utc=True)
+    elif "acq_date" in table.columns:
+        hhmm = (
+            table["acq_time"].astype(str).str.replace(":", "", regex=False).str.zfill(4)
+            if "acq_time" in table.columns
+            else pd.Series("0000", index=table.index)
+        )
+        t = pd.to_datetime(
+            table["acq_date"].astype(str) + " " + hhmm, errors="coerce", format="mixed", utc=True
+        )
+    else:
+        return pd.Series(today, index=table.index, dtype=object)
+    bjt = t.dt.tz_convert(BEIJING_TZ)
+    return pd.Series(
+        [d.date() if pd.notna(d) else today for d in bjt], index=table.index, dtype=object
+    )
+
+
+def _duties_if_stored(settings: Settings) -> pd.DataFrame | None:
+    """The stored registry, or ``None`` without a store (never creates one)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from firewatch.spatial.registry import load_duties
+    from firewatch.store import connect
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        db = url.database
+        if not db or db == ":memory:" or not Path(db).expanduser().is_file():
+            return None
+    engine = connect(settings.database_url)
+    try:
+        if "grid_duties" not in inspect(engine).get_table_names():
+            return None
+        return load_duties(engine)
+    finally:
+        engine.dispose()
+
+
+def add_grid_columns(table: pd.DataFrame, points: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Add the grid levels and the village's people on duty to a table of points
+    (``firewatch attribute``).
+
+    Parameters
+    ----------
+    table
+        The table being attributed (indexed like ``points``' superset); its ``county_code``,
+        ``scan``/``track``/``satellite``/``daynight`` and time columns are used when present.
+    points
+        WGS-84 ``longitude``/``latitude`` of the rows that have usable coordinates.
+    settings
+        The grid and the store come from here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` with ``township_code``, ``township_name``, ``village_code``, ``village_name``,
+        ``grid_flags``, ``field_chief``, ``field_chief_phone``, ``grid_member``,
+        ``grid_member_phone`` (people on duty on the row's Beijing day: ``acq_time_bjt``, or
+        ``acq_date``/``acq_time`` in UTC, else today) and ``grid_synthetic``.
+    """
+    from firewatch.spatial.registry import people_on_duty
+
+    grid = grid_from_settings(settings)
+    if grid is None:
+        return table
+    frame = points[["longitude", "latitude"]].copy()
+    for col in ("county_code", "scan", "track", "satellite", "daynight"):
+        if col in table.columns:
+            frame[col] = table.loc[points.index, col]
+    if "satellite" in frame.columns:  # FIRMS tables say T, A, N, 1, N20 ...
+        from firewatch.schema import normalise_satellite
+
+        frame["satellite"] = normalise_satellite(frame["satellite"])
+    att = grid_index(grid).attribute(
+        frame, footprint=settings.grid.footprint, gap_tolerance_m=settings.grid.gap_tolerance_m
+    )
+    out = table.copy()
+    for col in ("township_code", "township_name", "village_code", "village_name"):
+        out[col] = att[col].reindex(out.index)
+    duties = _duties_if_stored(settings)
+    days = _table_days(table.loc[points.index])
+    has_v = att["village_code"].notna()
+    cells = pd.DataFrame(
+        {
+            "item": att.index[has_v],
+            "level": "village",
+            "grid_code": att.loc[has_v, "village_code"].to_numpy(),
+            "day": days[has_v].to_numpy(),
+        }
+    )
+    people = (
+        people_on_duty(duties, cells)
+        if duties is not None
+        else pd.DataFrame(columns=["item", "role", "name", "phone"])
+    )
+    for role, col in (("field_chief", "field_chief"), ("grid_member", "grid_member")):
+        sel = people[people["role"] == role]
+        out[col] = sel.groupby("item")["name"].agg("、".join).reindex(out.index)
+        out[f"{col}_phone"] = sel.groupby("item")["phone"].agg("、".join).reindex(out.index)
+    chief_items = set(people.loc[people["role"] == "field_chief", "item"])
+    no_chief = has_v & ~att.index.isin(list(chief_items))
+    order = list(FLAGS)
+    flags = [
+        ",".join(
+            sorted({*filter(None, f.split(",")), *(["no_chief"] if m else [])}, key=order.index)
+        )
+        for f, m in zip(att["grid_flags"], no_chief, strict=True)
+    ]
+    out["grid_flags"] = pd.Series(flags, index=att.index, dtype=object).reindex(out.index)
+    out["grid_synthetic"] = grid.synthetic
+    return out
