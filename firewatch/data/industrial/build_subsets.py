@@ -28,7 +28,9 @@ def _inbox(lon: pd.Series, lat: pd.Series) -> pd.Series:
 
 
 def build(source: Path) -> None:
-    gppd = pd.read_csv(source / "gppd_v1.3_subset_columns.csv", encoding="latin-1", low_memory=False)
+    gppd = pd.read_csv(
+        source / "gppd_v1.3_subset_columns.csv", encoding="latin-1", low_memory=False
+    )
     gppd = gppd.loc[_inbox(gppd["longitude"], gppd["latitude"])]
     out = pd.DataFrame(
         {
