@@ -15,7 +15,7 @@ A maintainer tool, deterministic and re-runnable: ``python grids/build_jixi_demo
 * The registry ``grids/jixi_demo_chiefs.csv`` (and the same rows in ``.xlsx`` with Chinese
   headers) names a field chief (田长) for every cell at every level and a grid member (网格员)
   for every village.  Every name is 示例… and every phone is 138-0000-xxxx or 139-0000-xxxx:
-  fictional.  Every seventh village changes its field chief on 2022-10-21, in the middle of
+  fictional.  Every seventh village changes its field chief on 2022-10-28, in the middle of
   the autumn 2022 season, to show that points are attributed to whoever was on duty then.
 
 The GeoPackage's ``metadata`` table and its ``synthetic`` column say all this, and maps and
@@ -44,7 +44,7 @@ from firewatch.spatial.grid_synth import partition  # noqa: E402
 CITY = "2303"
 KM2_PER_VILLAGE = 25.0
 CHANGE_EVERY = 7
-CHANGE_DAY = dt.date(2022, 10, 21)
+CHANGE_DAY = dt.date(2022, 10, 28)
 SINCE = dt.date(2020, 1, 1)
 
 
