@@ -209,7 +209,8 @@ def assign_new(
         ),
         grid_flags=pd.Series(
             [
-                _str(f) if hv else "no_grid"
+                # Keep the grid's own flags (e.g. outside_grid) and say why it went to the county.
+                _str(f) if hv else ",".join(x for x in (_str(f), "no_grid") if x)
                 for f, hv in zip(pts["grid_flags"], has_village, strict=True)
             ],
             index=pts.index,

@@ -276,7 +276,21 @@ def get_point(
         verdict_label=VERDICTS.get(point["verdict"] or "", ""),
     )
     point.update(_point_class(engine, detection_id))
+    point["grid_synthetic"] = _grid_synthetic(engine, detection_id)
     return point
+
+
+def _grid_synthetic(engine: Engine, detection_id: str) -> bool:
+    """Whether the point's grid cell comes from a synthetic (demo) grid (issue 3)."""
+    loader = _optional_loader(
+        "firewatch.spatial.grid", "load_point_grid", "grid_attributions", engine
+    )
+    if loader is None:
+        return False
+    grid = loader(engine, [detection_id])
+    if detection_id not in grid.index or "grid_synthetic" not in grid:
+        return False
+    return bool(grid.loc[detection_id, "grid_synthetic"])
 
 
 def _point_class(engine: Engine, detection_id: str) -> dict[str, Any]:
