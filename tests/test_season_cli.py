@@ -17,6 +17,11 @@ from tests.season_data import AUTUMN_2022, BAIQUAN, DAY, SPRING_2017, SPRING_201
 CROPS = PROJECT_ROOT / "firewatch" / "data" / "crops"
 
 
+def _text(result) -> str:  # type: ignore[no-untyped-def]
+    """The command's output with rich's line wrapping undone."""
+    return " ".join(result.output.split())
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite store holding the real autumn 2022 series and the spring 2017/2019 MODIS files,
@@ -82,8 +87,8 @@ def test_season_writes_cubes_tables_and_charts(run, tmp_path: Path) -> None:  # 
     ).set_index("county_code")
     assert report.loc[BAIQUAN, "fire_count"] == int(cube["fire_count"].sel(county=BAIQUAN).sum())
     assert "ILLUSTRATIVE" in report.loc[BAIQUAN, "crop_source"]
-    assert "no detections stored for autumn 2021" in res.output
-    assert "dry matter burned" in res.output
+    assert "no detections stored for autumn 2021" in _text(res)
+    assert "dry matter burned" in _text(res)
 
 
 def test_rerun_gives_the_same_outputs(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -104,18 +109,18 @@ def test_year_on_year_comparison_from_the_store(run, tmp_path: Path) -> None:  #
     ).set_index("county_code")
     assert (table.loc["total", "count_a"], table.loc["total", "count_b"]) == (232, 48)
     assert (out / "2019_spring_vs_2017_spring.png").stat().st_size > 10_000
-    assert "data on 5 of 67 days vs 2 of 67 days" in res.output
+    assert "data on 5 of 67 days vs 2 of 67 days" in _text(res)
 
 
 def test_bad_inputs_get_documented_exit_codes(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     res = run("--year", "2022", "--season", "summer", "--out", str(tmp_path / "x"))
     assert res.exit_code == 2
-    assert "no ban period named 'summer'" in res.output
+    assert "no ban period named 'summer'" in _text(res)
     refused = tmp_path / "refused.csv"
     refused.write_text("county,crop\n230231,corn\n", encoding="utf-8")
     res = run("--year", "2022", "--out", str(tmp_path / "y"), "--crops", str(refused))
     assert res.exit_code == 4
-    assert "missing column(s)" in res.output
+    assert "missing column(s)" in _text(res)
     partial = tmp_path / "partial.csv"
     partial.write_text(
         "year,county_code,crop,sown_area_ha,yield_t_per_ha\n"
@@ -125,7 +130,7 @@ def test_bad_inputs_get_documented_exit_codes(run, tmp_path: Path) -> None:  # t
     )
     res = run("--year", "2022", "--out", str(tmp_path / "z"), "--crops", str(partial))
     assert res.exit_code == 3
-    assert "partial.csv:3" in res.output and "sown_area_ha" in res.output
+    assert "partial.csv:3" in _text(res) and "sown_area_ha" in _text(res)
     assert (tmp_path / "z" / "2022_utilization.csv").is_file()
 
 
@@ -159,4 +164,15 @@ def test_burn_scars_of_the_largest_events(
         monkeypatch.setenv("FIREWATCH_SEASON__SENTINEL__CACHE_DIR", str(tmp_path / "cache2"))
         res = run("--year", "2022", "--out", str(out), "--confirm-top", "1")
         assert res.exit_code == 5
-        assert "refused the client credentials" in res.output
+        assert "refused the client credentials" in _text(res)
+
+
+def test_straw_only_counts_classified_straw_only(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "straw"
+    res = run("--year", "2022", "--out", str(out), "--straw-only")
+    assert res.exit_code == 0, res.output
+    # this store was never classified: detections still counted, no energy counted as straw
+    assert "were never classified and are not counted as burned straw" in _text(res)
+    cube = open_cube(out / "2022_autumn_county.nc")
+    assert int(cube["fire_count"].sum()) == int(autumn_2022()["county_code"].notna().sum())
+    assert float(cube["dry_matter"].sum()) == 0.0

@@ -44,10 +44,10 @@ def _county_list(settings: Settings) -> pd.DataFrame | None:
     ).sort_values("county_code")
 
 
-def _load(engine: Any, season: Season) -> pd.DataFrame:
+def _load(engine: Any, season: Season, *, with_classes: bool = False) -> pd.DataFrame:
     from firewatch.publish.season.cubes import season_detections
 
-    return season_detections(engine, season)
+    return season_detections(engine, season, with_classes=with_classes)
 
 
 @app.command("season")
@@ -122,7 +122,7 @@ def season_cmd(
     exit_code = ExitCode.OK
 
     counties = _county_list(settings)
-    frame = _load(engine, window)
+    frame = _load(engine, window, with_classes=straw_only)
     cubes = build_cubes(frame, window, settings, counties=counties, straw_only=straw_only)
     outputs["county cube"] = save_cube(cubes.county, out_dir / f"{stem}_county.nc")
     outputs["grid cube"] = save_cube(cubes.grid, out_dir / f"{stem}_grid.nc")
@@ -138,6 +138,13 @@ def season_cmd(
     notes: list[str] = []
     if frame.empty:
         notes.append(f"no detections stored for {window.label}: ingest its FIRMS files first")
+    if straw_only and len(frame):
+        unclassified = int(frame["fp_class"].isna().sum())
+        if unclassified:
+            notes.append(
+                f"--straw-only: {unclassified} of {len(frame)} detections were never classified"
+                " and are not counted as burned straw (run the classifier first)"
+            )
     others: list[tuple[str, Season]] = []
     try:
         others.append(

@@ -102,15 +102,28 @@ def season_window(settings: Settings, *, year: int, season: str) -> Season:
 
 
 def season_detections(
-    engine: Engine, season: Season, *, region: tuple[str, ...] = ("province", "neighbour")
+    engine: Engine,
+    season: Season,
+    *,
+    region: tuple[str, ...] = ("province", "neighbour"),
+    with_classes: bool = False,
 ) -> pd.DataFrame:
     """The stored, attributed detections of a season window (Beijing-time days).
 
-    A thin reader over :func:`firewatch.store.repo.load_detections`.
+    A thin reader over :func:`firewatch.store.repo.load_detections`; with ``with_classes`` the
+    classifier's ``fp_class`` and ``p_straw`` are joined (``NaN`` for detections never
+    classified), which :func:`~firewatch.publish.season.fre.estimate_fre` uses when asked to
+    count straw only.
     """
     from firewatch.store.repo import load_detections
 
-    return load_detections(engine, first=season.first, last=season.last, region=region)
+    frame = load_detections(engine, first=season.first, last=season.last, region=region)
+    if with_classes:
+        from firewatch.classify.store import load_point_classes
+
+        classes = load_point_classes(engine, frame["detection_id"].tolist())
+        frame = frame.join(classes[["fp_class", "p_straw"]], on="detection_id")
+    return frame
 
 
 def _ensure_fre(frame: pd.DataFrame, cfg: SeasonSettings) -> pd.DataFrame:
