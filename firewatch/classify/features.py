@@ -190,6 +190,7 @@ def persistence_counts(
     radius_km: float = 1.0,
     windows: tuple[int, ...] = (30, 365),
     future: bool = False,
+    chunk: int = 100_000,
 ) -> dict[int, NDArray[np.int64]]:
     """For each point, the number of distinct earlier days with a history detection nearby.
 
@@ -207,20 +208,25 @@ def persistence_counts(
     out = {w: np.zeros(n, dtype=np.int64) for w in windows}
     if n == 0 or len(hist_lat) == 0:
         return out
-    tp = spatial.cKDTree(to_xyz(lat, lon))
     th = spatial.cKDTree(to_xyz(hist_lat, hist_lon))
-    pairs = tp.sparse_distance_matrix(th, chord_km(radius_km), output_type="ndarray")
-    i = pairs["i"].astype(np.int64)
-    dh = np.asarray(hist_day, dtype=np.int64)[pairs["j"]]
-    lag = np.asarray(day, dtype=np.int64)[i] - dh
-    if future:
-        lag = np.abs(lag)
-    off = dh - dh.min() if len(dh) else dh
-    for w in windows:
-        m = (lag >= 1) & (lag <= w)
-        # distinct (point, day) pairs, then count per point
-        key = np.unique(i[m] * 1_000_000 + off[m])
-        out[w] = np.bincount(key // 1_000_000, minlength=n).astype(np.int64)
+    hday = np.asarray(hist_day, dtype=np.int64)
+    pday = np.asarray(day, dtype=np.int64)
+    off0 = int(hday.min())
+    xyz = to_xyz(lat, lon)
+    # Points in chunks against one history tree: memory stays bounded by the chunk's pairs.
+    for c0 in range(0, n, chunk):
+        tp = spatial.cKDTree(xyz[c0 : c0 + chunk])
+        pairs = tp.sparse_distance_matrix(th, chord_km(radius_km), output_type="ndarray")
+        i = pairs["i"].astype(np.int64)
+        dh = hday[pairs["j"]]
+        lag = pday[c0 + i] - dh
+        if future:
+            lag = np.abs(lag)
+        for w in windows:
+            m = (lag >= 1) & (lag <= w)
+            # distinct (point, day) pairs, then count per point
+            key = np.unique(i[m] * 1_000_000 + (dh[m] - off0))
+            out[w][c0 : c0 + len(tp.data)] = np.bincount(key // 1_000_000, minlength=len(tp.data))
     return out
 
 

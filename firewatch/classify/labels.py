@@ -263,10 +263,15 @@ def store_labels(engine: Engine, labels: pd.DataFrame) -> int:
 def load_labels(engine: Engine, ids: list[str] | None = None) -> pd.DataFrame:
     """Stored labels (the strongest per detection), indexed by detection_id."""
     t: Any = FpLabel.__table__
-    stmt = select(t.c.detection_id, t.c.label, t.c.source, t.c.rule)
+    cols = (t.c.detection_id, t.c.label, t.c.source, t.c.rule)
+    rows: list[Any] = []
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
+        if ids is None:
+            rows = list(conn.execute(select(*cols)).all())
+        else:
+            wanted = list(dict.fromkeys(ids))
+            for i in range(0, len(wanted), 2000):
+                stmt = select(*cols).where(t.c.detection_id.in_(wanted[i : i + 2000]))
+                rows.extend(conn.execute(stmt).all())
     frame = pd.DataFrame(rows, columns=["detection_id", *LABEL_COLUMNS]).set_index("detection_id")
-    if ids is not None:
-        frame = frame.loc[frame.index.isin(set(ids))]
     return combine_labels(frame)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from firewatch.classify.features import FeatureContext, beijing_days, build_features, load_history
@@ -217,21 +217,28 @@ def load_point_classes(engine: Engine, ids: Sequence[str]) -> pd.DataFrame:
     never classified are absent.
     """
     t: Any = Classification.__table__
-    latest = (
-        select(t.c.detection_id, func.max(t.c.classified_at).label("at"))
-        .group_by(t.c.detection_id)
-        .subquery()
-    )
-    stmt = select(
-        t.c.detection_id, t.c.fp_class, t.c.p_straw, t.c.explanation, t.c.model_version
-    ).join(latest, (latest.c.detection_id == t.c.detection_id) & (latest.c.at == t.c.classified_at))
-    wanted = set(ids)
+    cols = (t.c.detection_id, t.c.fp_class, t.c.p_straw, t.c.explanation, t.c.model_version)
+    wanted = list(dict.fromkeys(ids))
+    rows: list[Any] = []
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            stmt = select(*cols, t.c.classified_at).where(t.c.detection_id.in_(chunk))
+            rows.extend(conn.execute(stmt).all())
     frame = pd.DataFrame(
-        rows, columns=["detection_id", "fp_class", "p_straw", "fp_explanation", "model_version"]
+        rows,
+        columns=[
+            "detection_id",
+            "fp_class",
+            "p_straw",
+            "fp_explanation",
+            "model_version",
+            "classified_at",
+        ],
     )
-    frame = frame.loc[frame["detection_id"].isin(wanted)].drop_duplicates("detection_id")
+    # the latest classification of each point (a point keeps one row per model version)
+    frame = frame.sort_values(["detection_id", "classified_at", "model_version"])
+    frame = frame.drop_duplicates("detection_id", keep="last").drop(columns="classified_at")
     frame = frame.set_index("detection_id")
     labels = load_labels(engine, list(frame.index))
     frame["label_source"] = labels["source"].reindex(frame.index).fillna("model")
