@@ -382,6 +382,13 @@ def _status_message(status: DayStatus, lang: str) -> str | None:
     return tr(lang, "status_not_ingested", date=date, extent=extent, iso=status.day.isoformat())
 
 
+def _synthetic_grid(points: pd.DataFrame) -> bool:
+    """True when any point was placed by a synthetic (demonstration) grid."""
+    if "grid_synthetic" not in points:
+        return False
+    return bool((points["grid_synthetic"] == True).any())  # noqa: E712  (None/NaN are not True)
+
+
 def _plural(n: int, lang: str) -> str:
     return "" if lang == "zh" or n == 1 else "s"
 
@@ -671,7 +678,7 @@ def build_daily_bulletin(
         )
     if status.covered and not status.full and status.kind in ("points", "no_points"):
         notes.append(tr(lang, "partial_coverage", span=_span_text(status)))
-    if "grid_synthetic" in treated and treated["grid_synthetic"].fillna(False).astype(bool).any():
+    if _synthetic_grid(treated):
         notes.append(tr(lang, "synthetic_grid"))
 
     if status.kind == "points":
@@ -1069,7 +1076,7 @@ def build_period_report(
         notes.append(
             tr(lang, "period_gaps", no_data=n_no_data, not_ingested=n_not, days=len(with_data))
         )
-    if "grid_synthetic" in prov and prov["grid_synthetic"].fillna(False).astype(bool).any():
+    if _synthetic_grid(prov):
         notes.append(tr(lang, "synthetic_grid"))
 
     sections: list[Section] = []
