@@ -179,6 +179,13 @@ class FeatureContext:
         )
 
 
+def _distinct(a: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Sorted distinct values.  Sorting is used on purpose: numpy 2's hash-based ``np.unique``
+    is orders of magnitude slower on tens of millions of int64 keys."""
+    s = np.sort(a)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 def persistence_counts(
     lat: NDArray[np.float64],
     lon: NDArray[np.float64],
@@ -225,7 +232,7 @@ def persistence_counts(
         for w in windows:
             m = (lag >= 1) & (lag <= w)
             # distinct (point, day) pairs, then count per point
-            key = np.unique(i[m] * 1_000_000 + (dh[m] - off0))
+            key = _distinct(i[m] * 1_000_000 + (dh[m] - off0))
             out[w][c0 : c0 + len(tp.data)] = np.bincount(key // 1_000_000, minlength=len(tp.data))
     return out
 
