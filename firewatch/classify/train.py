@@ -70,22 +70,27 @@ LIMITATIONS: Final = (
     "Sensor and season are confounded in the bundled data: the VIIRS series is autumn 2022 "
     "daytime only, the summer (other-vegetation) labels come only from MODIS files, so "
     "is_viirs and pixel size partly stand in for the season.",
-    "The industrial class rests on about a hundred labelled points near a few dozen sites; "
+    "The industrial class rests on a few dozen labelled points at a handful of places; "
     "industrial sources that are in no registry and burn on fewer than five days of the "
     "stored series (coke ovens, kilns, steel works) are labelled straw when in a ban period.",
     "No rule labels 'spurious' (glint, noise); that class is learnt only from field verdicts "
     "('nothing_found') once enough of them exist.",
 )
 
-LABELS_NOTE: Final = (
-    "Sources, strongest first: review verdicts of grid members (none in the bundled training "
-    "data), the FIRMS archive `type` (none of the bundled FIRMS files has the column, so none), "
-    "and the weak rules documented in `firewatch/classify/labels.py` and docs/classifier.md.  "
-    "Weak-rule reliability: `industrial_site` is right for flares and stacks but also catches "
-    "field fires next to a site; `industrial_recurrent` (≥5 distinct days within 1 km) is "
-    "reliable for steady sources; `straw_ban_season` is the least reliable (see limitations); "
-    "`other_vegetation_summer` rests on crops standing in June–August."
-)
+
+def labels_note(counts: dict[str, int]) -> str:
+    """What the card says about the label sources, with this training run's counts."""
+    n_rev, n_type, n_weak = (counts.get(k, 0) for k in ("review", "firms_type", "weak_rule"))
+    return (
+        f"Sources, strongest first: review verdicts of grid members ({n_rev:,} points), the "
+        f"FIRMS archive `type` ({n_type:,} points; only standard-product files carry the column, "
+        f"none of the bundled NRT files does) and the weak rules ({n_weak:,} points) documented "
+        "in `firewatch/classify/labels.py` and docs/classifier.md.  Weak-rule reliability: "
+        "`industrial_site` is right for flares and stacks but also catches field fires next to a "
+        "site; `industrial_recurrent` (≥5 distinct days within 1 km) is reliable for steady "
+        "sources; `straw_ban_season` is the least reliable (see limitations); "
+        "`other_vegetation_summer` rests on crops standing in June–August."
+    )
 
 
 @dataclass
@@ -420,7 +425,7 @@ def _train(
             for key, n in used.groupby(["source", "label"]).size().items()
             if isinstance(key, tuple)
         },
-        "labels_note": LABELS_NOTE,
+        "labels_note": labels_note(used["source"].value_counts().to_dict()),
         "evaluation": evaluation,
         "limitations": list(LIMITATIONS),
     }
