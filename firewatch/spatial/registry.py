@@ -100,7 +100,7 @@ _HEADERS: Final[dict[str, tuple[str, ...]]] = {
 _REQUIRED: Final[tuple[str, ...]] = ("grid_code", "role", "name", "phone", "on_duty_from")
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^(0\d{2,3})(\d{7,8})$")
+_LANDLINE = re.compile(r"^0\d{9,11}$")
 _DATE_PATTERNS: Final[tuple[str, ...]] = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
 _ZH_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$")
 
@@ -160,13 +160,11 @@ def normalise_phone(value: object) -> str | None:
         s = s[2:]
     if _MOBILE.match(s):
         return s
-    m = _LANDLINE.match(s)
-    if m:
-        area, number = m.groups()
+    if _LANDLINE.match(s):
         # Area codes 010 and 02x have three digits, the others four.
-        if not (area == "010" or area.startswith("02")) and len(area) == 3:
-            area, number = s[:4], s[4:]
-        if 7 <= len(number) <= 8:
+        cut = 3 if s.startswith(("010", "02")) else 4
+        area, number = s[:cut], s[cut:]
+        if 7 <= len(number) <= 8 and not number.startswith("0"):
             return f"{area}-{number}"
     return None
 
