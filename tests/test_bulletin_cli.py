@@ -74,11 +74,13 @@ def test_bulletin_command_formats_editions_and_language(
     ]
     assert "daily satellite fire-point bulletin" in res.output
     wb = openpyxl.load_workbook(tmp / "en" / "bulletin_2025-04-23_en_public.xlsx")
-    # `daily` ran its dispatch stage, which sent every point of the day for a site check.
+    # `daily` ran its grid stage (the bundled Jixi demo grid places the day's Jixi points) and
+    # its dispatch stage, which sent every point of the day for a site check.
     assert wb.sheetnames == [
         "Summary",
         "Fire points per city",
         "Fire points per county",
+        "Fire points per township",
         "Fire points",
         "Site checks",
     ]
