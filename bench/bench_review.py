@@ -19,13 +19,16 @@ Passwords use the configured argon2 cost (default: RFC 9106 low-memory, 64 MiB, 
 accounts share one password hash (the login still verifies it in full).
 
 Usage: ``python bench/bench_review.py [--n 200] [--small 20] [--argon2 default|owasp]
-[--timeout 300]``.
+[--timeout 300] [--store sqlite|postgis|both] [--postgis-url URL]``.  ``--store both`` runs the
+``--n`` reviewers against SQLite and against PostgreSQL/PostGIS (a fresh database made from the
+template that ``.ci/postgis-up`` prints) in the same invocation.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import os
@@ -35,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +78,7 @@ def photo() -> bytes:
     return buf.getvalue()
 
 
-def prepare(db: Path, n: int, argon2: dict[str, int]) -> tuple[Any, list[tuple[str, str]]]:
+def prepare(url: str, n: int, argon2: dict[str, int]) -> tuple[Any, list[tuple[str, str]]]:
     """A store with the sample's points, each in its own village with one reviewer."""
     from firewatch.config import Settings
     from firewatch.dispatch.assign import GRID_COLUMNS, assign_new
@@ -83,7 +88,7 @@ def prepare(db: Path, n: int, argon2: dict[str, int]) -> tuple[Any, list[tuple[s
     from firewatch.store import connect, repo, upgrade
     from firewatch.store.models import utcnow
 
-    settings = Settings(database_url=f"sqlite:///{db}", review=argon2)
+    settings = Settings(database_url=url, review=argon2)
     engine = connect(settings.database_url)
     upgrade(engine)
     ingest_file(engine, settings, SAMPLE)
@@ -180,12 +185,12 @@ async def reviewer(
             return
 
 
-def start_server(db: Path, port: int, argon2: dict[str, int]) -> subprocess.Popen[bytes]:
+def start_server(url: str, tmp: Path, port: int, argon2: dict[str, int]) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
-            "FIREWATCH_CONFIG": str(db.parent / "none.toml"),
-            "FIREWATCH_DATABASE_URL": f"sqlite:///{db}",
+            "FIREWATCH_CONFIG": str(tmp / "none.toml"),
+            "FIREWATCH_DATABASE_URL": url,
             "FIREWATCH_REVIEW__SECURE_COOKIES": "false",
             "FIREWATCH_REVIEW__SESSION_SECRET": "bench-secret-bench-secret",
             # Every reviewer comes from 127.0.0.1; failures are what get throttled, not logins.
@@ -208,14 +213,44 @@ def start_server(db: Path, port: int, argon2: dict[str, int]) -> subprocess.Pope
     raise SystemExit("uvicorn did not start")
 
 
-def scenario(n: int, argon2: dict[str, int], timeout: float) -> dict[str, Any]:
+@contextlib.contextmanager
+def store_url(kind: str, tmp: Path, postgis: str | None) -> Iterator[str]:
+    """A fresh store: a SQLite file, or a PostGIS database made from the template and dropped."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if not postgis:
+        raise SystemExit("--store postgis needs --postgis-url or FIREWATCH_TEST_POSTGIS_URL")
+    base = make_url(postgis)
+    name = f"fw_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def scenario(
+    n: int,
+    argon2: dict[str, int],
+    timeout: float,
+    *,
+    store: str = "sqlite",
+    postgis: str | None = None,
+) -> dict[str, Any]:
     from firewatch.dispatch.models import Verdict
 
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.db"
-        engine, people = prepare(db, n, argon2)
+    with tempfile.TemporaryDirectory() as tmp, store_url(store, Path(tmp), postgis) as url:
+        engine, people = prepare(url, n, argon2)
         port = free_port()
-        proc = start_server(db, port, argon2)
+        proc = start_server(url, Path(tmp), port, argon2)
         stats = Stats()
         jpeg = photo()
         try:
@@ -240,6 +275,7 @@ def scenario(n: int, argon2: dict[str, int], timeout: float) -> dict[str, Any]:
         engine.dispose()
     return {
         "n": n,
+        "store": store,
         "stats": stats,
         "wall": wall,
         "accepted": len(stats.accepted),
@@ -263,21 +299,42 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=20, help="reviewers in the comparison run")
     ap.add_argument("--argon2", choices=sorted(ARGON2), default="default")
     ap.add_argument("--timeout", type=float, default=300.0, help="per request, seconds")
+    ap.add_argument(
+        "--store",
+        choices=("sqlite", "postgis", "both"),
+        default="sqlite",
+        help="the store under the app; 'both' runs the big scenario on SQLite and PostGIS",
+    )
+    ap.add_argument(
+        "--postgis-url",
+        default=os.environ.get("FIREWATCH_TEST_POSTGIS_URL"),
+        help="template database URL (what .ci/postgis-up prints)",
+    )
     args = ap.parse_args()
     argon2 = ARGON2[args.argon2]
-    runs = [scenario(k, argon2, args.timeout) for k in (args.small, args.n)]
+    if args.store == "both":
+        # The comparison the scale-out issue asks for: the same 200 reviewers on each store.
+        runs = [
+            scenario(args.n, argon2, args.timeout, store=k, postgis=args.postgis_url)
+            for k in ("sqlite", "postgis")
+        ]
+    else:
+        runs = [
+            scenario(k, argon2, args.timeout, store=args.store, postgis=args.postgis_url)
+            for k in (args.small, args.n)
+        ]
     small, big = runs
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\nreview app on loopback, uvicorn 1 worker, SQLite; argon2 {args.argon2} {argon2}; "
+        f"\nreview app on loopback, uvicorn 1 worker; argon2 {args.argon2} {argon2}; "
         f"{os.cpu_count()} CPUs, load average {load}"
     )
-    titles = [f"{r['n']} reviewers" for r in runs]
+    titles = [f"{r['n']} reviewers, {r['store']}" for r in runs]
     head = f"{'page':<11}" + "".join(f" | {t:^33}" for t in titles) + " | ratio p50  p95"
     print(head)
     print(
         f"{'':<11}"
-        + " | {:>5} {:>8} {:>8} {:>8}".format("n", "p50 ms", "p95 ms", "max ms") * 2
+        + " | {:>5} {:>8} {:>8} {:>8}    ".format("n", "p50 ms", "p95 ms", "max ms") * 2
         + " |"
     )
     print("-" * len(head))
