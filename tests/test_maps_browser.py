@@ -112,7 +112,10 @@ def test_a_popup_names_the_points_own_chief(browser: Any, tmp_path: Path, artifa
     assert "Terra" in text or "Aqua" in text
     assert f"{row['frp']:.1f} MW" in text
     assert "合成演示数据" in page.locator(".fw-title").inner_text()  # synthetic grid said so
-    page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot
+    # Let the popup finish fading in for the screenshot (a condition, not a fixed sleep).
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
+    )
     page.screenshot(path=str(artifacts / "maps_popup_chief.png"))
     assert log.errors == [] and log.external == []
     page.close()
