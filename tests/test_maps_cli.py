@@ -109,7 +109,11 @@ def test_bad_map_requests_say_what_is_wrong(
 
 
 def test_daily_writes_the_days_maps(engine: Engine, settings: Settings, tmp_path: Path) -> None:
-    settings.bulletin.in_daily = False  # this test is about the map stage
+    # This test is about the map stage: the classifier (10+ s of scikit-learn import and
+    # model loading), dispatch and bulletins have their own tests.
+    settings.classify.in_daily = False
+    settings.review.dispatch_in_daily = False
+    settings.bulletin.in_daily = False
     result = daily(
         engine, settings, day=SPRING_DAY, files=[SAMPLE], fetch_api=False, out_dir=tmp_path
     )
