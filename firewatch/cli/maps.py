@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast, get_args
 
 import typer
 from rich.console import Console
@@ -80,7 +80,7 @@ def map_command(
     --from/--to), or a grid map of one county or township (--grid CODE).
     """
     from firewatch.cli.core import _engine
-    from firewatch.publish.maps.embed import MapRenderError
+    from firewatch.publish.maps.assets import AssetMode
     from firewatch.publish.maps.store import (
         daily_map_from_store,
         grid_map_from_store,
@@ -90,8 +90,11 @@ def map_command(
 
     settings = state().settings
     edition: Literal["internal", "public"] = "public" if public else "internal"
-    if assets not in (None, "inline", "alongside", "cdn"):
-        fail(f"--assets must be inline, alongside or cdn, not {assets!r}", ExitCode.USAGE)
+    asset_mode: AssetMode | None = None
+    if assets is not None:
+        if assets not in get_args(AssetMode):
+            fail(f"--assets must be inline, alongside or cdn, not {assets!r}", ExitCode.USAGE)
+        asset_mode = cast(AssetMode, assets)
     if assets is not None and offline is None:
         offline = assets != "cdn"
     d, f, t = _date(day), _date(first), _date(last)
@@ -143,19 +146,15 @@ def map_command(
         path = output or (out or settings.output_dir) / name
         files = fmap.save(
             path,
-            assets=assets,  # type: ignore[arg-type]
+            assets=asset_mode,
             png=png,
             png_size=(settings.map.png_width, settings.map.png_height),
             png_scale=settings.map.png_scale,
             chromium=settings.map.chromium_path,
         )
-    except GridError as exc:
+    except (GridError, ConfigError) as exc:
         fail(str(exc), ExitCode.USAGE)
-    except ConfigError as exc:
-        fail(str(exc), ExitCode.USAGE)
-    except MapRenderError as exc:
-        fail(str(exc), ExitCode.ERROR)
-    except FirewatchError as exc:
+    except FirewatchError as exc:  # MapRenderError included
         fail(str(exc), ExitCode.ERROR)
     console.print(
         f"{fmap.n_points} fire points, {edition} edition"
