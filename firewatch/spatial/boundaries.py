@@ -22,7 +22,7 @@ import pyproj
 import shapely
 
 from firewatch.errors import BoundaryError, ConfigError
-from firewatch.spatial.datum import normalise_datum, to_wgs84
+from firewatch.spatial.datum import geometries_to_wgs84, normalise_datum
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -215,14 +215,7 @@ def _prepare(
             "latitude and the file declares no CRS"
         )
 
-    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
-    if datum != "wgs84":
-
-        def fn(xy: np.ndarray) -> np.ndarray:
-            x, y = to_wgs84(xy[:, 0], xy[:, 1], datum)
-            return np.column_stack([x, y])
-
-        geoms = shapely.transform(geoms, fn)
+    geoms = geometries_to_wgs84(gdf.geometry.to_numpy(), datum)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         log.warning(

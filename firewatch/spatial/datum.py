@@ -38,6 +38,7 @@ __all__ = [
     "gcj02_offset_m",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "geometries_to_wgs84",
     "normalise_datum",
     "out_of_china",
     "to_wgs84",
@@ -248,6 +249,25 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArra
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, datum: str) -> tuple[FloatArray, FloatArray]:
     """Convert coordinates given in ``datum`` (``wgs84``, ``gcj02`` or ``bd09``) to WGS-84."""
     return convert(lon, lat, src=datum, dst="wgs84")
+
+
+def geometries_to_wgs84(geoms: ArrayLike, datum: str) -> NDArray[np.object_]:
+    """Shapely geometries whose longitude/latitude are in ``datum``, converted to WGS-84.
+
+    Every vertex is converted (one vectorised call for all geometries); WGS-84 input comes back
+    as it is.  Coordinates must be longitude/latitude, not a projected CRS.
+    """
+    import shapely
+
+    arr = np.asarray(geoms, dtype=object)
+    if normalise_datum(datum) == "wgs84":
+        return arr
+
+    def fn(xy: FloatArray) -> FloatArray:
+        x, y = to_wgs84(xy[:, 0], xy[:, 1], datum)
+        return np.column_stack([x, y])
+
+    return np.asarray(shapely.transform(arr, fn), dtype=object)
 
 
 def convert(lon: ArrayLike, lat: ArrayLike, *, src: str, dst: str) -> tuple[FloatArray, FloatArray]:

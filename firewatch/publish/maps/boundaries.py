@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from firewatch.spatial.datum import geometries_to_wgs84, normalise_datum
+
 if TYPE_CHECKING:
     import geopandas as gpd
 
@@ -79,21 +81,6 @@ class BoundarySet:
         return self.layers.get(level)
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
-    from firewatch.spatial.datum import normalise_datum, to_wgs84
-
-    if normalise_datum(datum) == "wgs84":
-        return gdf
-
-    def conv(xy: np.ndarray) -> np.ndarray:
-        x, y = to_wgs84(xy[:, 0], xy[:, 1], datum)
-        return np.column_stack([x, y])
-
-    out = gdf.copy()
-    out.geometry = shapely.transform(gdf.geometry.values, conv)
-    return out
-
-
 def read_layer(
     path: str | Path,
     layer: str,
@@ -131,7 +118,8 @@ def read_layer(
     gdf = gpd.read_file(path, layer=layer, bbox=read_bbox)
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
-    gdf = _to_wgs84(gdf, datum)
+    if normalise_datum(datum) != "wgs84":
+        gdf = gdf.set_geometry(geometries_to_wgs84(gdf.geometry.to_numpy(), datum), crs=4326)
     for col in ("code", "name"):
         if col not in gdf.columns:
             gdf[col] = None
