@@ -244,6 +244,17 @@ def test_an_html_answer_is_an_upstream_error(client: FirmsClient, replay: FirmsR
 # --------------------------------------------------------------------------- the key
 
 
+def test_an_answer_echoing_the_url_does_not_leak_the_key(
+    client: FirmsClient, replay: FirmsReplay
+) -> None:
+    # Gateways and error pages often quote the requested URL, key included.
+    echo = f"<html>Proxy error for /api/area/csv/{GOOD_KEY}/MODIS_NRT</html>"
+    replay.fail_next(1, status=200, body=echo)
+    with pytest.raises(FirmsApiError, match="not FIRMS CSV") as info:
+        client.area("MODIS_NRT", start=dt.date(2025, 4, 23))
+    assert GOOD_KEY not in str(info.value) and "/api/area/csv/***/" in str(info.value)
+
+
 def test_the_key_never_reaches_logs(
     client: FirmsClient, replay: FirmsReplay, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -256,9 +267,7 @@ def test_the_key_never_reaches_logs(
     assert "***" in caplog.text
     assert "HTTP Request: GET" in caplog.text  # httpx's own log line is there, masked
     # ... while the server did receive it.
-    assert all(
-        GOOD_KEY in r.path or r.query.get("MAP_KEY") == [GOOD_KEY] for r in replay.received
-    )
+    assert all(GOOD_KEY in r.path or r.query.get("MAP_KEY") == [GOOD_KEY] for r in replay.received)
     assert GOOD_KEY not in repr(client)
 
 

@@ -369,9 +369,14 @@ class FirmsClient:
             try:
                 read = read_firms_bytes(response.content, origin=origin, product=product)
             except FirmsFormatError as exc:
+                # The answer (and the reader's message, which quotes its first line) may echo
+                # the request URL, key included: mask the whole message.
                 raise FirmsApiError(
-                    f"FIRMS answered {origin} with something that is not FIRMS CSV: "
-                    f"{response.text[:120]!r} ({exc})",
+                    mask_key(
+                        f"FIRMS answered {origin} with something that is not FIRMS CSV: "
+                        f"{response.text[:120]!r} ({exc})",
+                        self._secret,
+                    ),
                     status=response.status_code,
                 ) from None
             log.info(
@@ -421,7 +426,8 @@ class FirmsClient:
                 )
         except (KeyError, ValueError) as exc:
             raise FirmsApiError(
-                f"unexpected data_availability answer: {response.text[:120]!r}",
+                "unexpected data_availability answer: "
+                f"{mask_key(response.text[:120], self._secret)!r}",
                 status=response.status_code,
             ) from exc
         return out
