@@ -253,6 +253,10 @@ def test_an_answer_echoing_the_url_does_not_leak_the_key(
     with pytest.raises(FirmsApiError, match="not FIRMS CSV") as info:
         client.area("MODIS_NRT", start=dt.date(2025, 4, 23))
     assert GOOD_KEY not in str(info.value) and "/api/area/csv/***/" in str(info.value)
+    replay.fail_next(1, status=200, body=f"Error: unknown request {GOOD_KEY}\n")
+    with pytest.raises(FirmsApiError, match="data_availability") as info:
+        client.data_availability()
+    assert GOOD_KEY not in str(info.value)
 
 
 def test_the_key_never_reaches_logs(

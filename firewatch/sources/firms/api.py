@@ -418,8 +418,13 @@ class FirmsClient:
         url = f"{self.base_url}/api/data_availability/csv/{_PLACEHOLDER}/{product}"
         response = self._get(url, cost=1)
         out: dict[str, tuple[dt.date, dt.date]] = {}
+        rows = csv.DictReader(io.StringIO(response.text))
         try:
-            for row in csv.DictReader(io.StringIO(response.text)):
+            # A text answer without the CSV header would otherwise read as "no sources".
+            missing = {"data_id", "min_date", "max_date"} - set(rows.fieldnames or ())
+            if missing:
+                raise KeyError(", ".join(sorted(missing)))
+            for row in rows:
                 out[row["data_id"]] = (
                     dt.date.fromisoformat(row["min_date"]),
                     dt.date.fromisoformat(row["max_date"]),
