@@ -55,6 +55,7 @@ ASCENDING_BY_DAY: Final[dict[str, bool]] = {
     "NOAA-20": True,
     "NOAA-21": True,
 }
+_DAYNIGHT: Final[dict[str, str]] = {"D": "D", "d": "D", "N": "N", "n": "N"}
 _GROUND_SPEED_KM_S: Final = 6.8  # sub-satellite point speed, ~700-830 km orbits
 _EARTH_EQ_SPEED_KM_S: Final = 0.4651  # Earth's rotation at the equator
 
@@ -98,9 +99,12 @@ def footprint_angle(
     dn = pd.Series(np.asarray(daynight, dtype=object) if daynight is not None else [None] * n)
     incl = sat.map(INCLINATION_DEG).to_numpy(dtype="float64")
     asc_day = sat.map(ASCENDING_BY_DAY)
-    flag = dn.astype("string").str.strip().str.upper()
-    day = (flag == "D").fillna(False).to_numpy(dtype=bool)
-    night = (flag == "N").fillna(False).to_numpy(dtype=bool)
+    flag = dn.map(_DAYNIGHT)  # a dict look-up: string methods on a million rows are slow
+    odd = flag.isna() & dn.notna()
+    if odd.any():  # " d", "Day", ...: normalise the few that need it
+        flag[odd] = dn[odd].astype(str).str.strip().str[:1].str.upper().map(_DAYNIGHT)
+    day = flag.eq("D").to_numpy(dtype=bool)
+    night = flag.eq("N").to_numpy(dtype=bool)
     known = asc_day.notna().to_numpy() & (day | night) & np.isfinite(incl)
     asc = asc_day.eq(True).to_numpy(dtype=bool)
     ascending = np.where(known, asc == day, True)

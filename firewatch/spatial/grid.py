@@ -576,8 +576,17 @@ class GridIndex:
             vid[rows] = v[starts]
             share[rows] = sh[starts]
             method[rows] = "footprint"
-            touched[rows] = _json_lists(codes[v], sh, starts)
             count = np.bincount(p, minlength=len(fp_rows))
+            # Most pixels lie in one cell: their list is built in one go; the rest row by group.
+            one = count[p[starts]] == 1
+            touched[rows[one]] = (
+                '[{"code": "' + pd.Series(codes[v[starts[one]]], dtype=object) + '", "share": 1.0}]'
+            ).to_numpy(dtype=object)
+            several = np.isin(p, np.flatnonzero(count >= 2))
+            if several.any():
+                ps = p[several]
+                gstart = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+                touched[fp_rows[ps[gstart]]] = _json_lists(codes[v[several]], sh[several], gstart)
             centre = fo.centre
             flag["boundary_crossing"][fp_rows] = count >= 2
             flag["not_centre_cell"][fp_rows] = (resp >= 0) & (centre >= 0) & (resp != centre)
