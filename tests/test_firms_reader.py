@@ -460,6 +460,10 @@ def test_unzipped_shapefile(tmp_path: Path) -> None:
     read = read_firms(tmp_path / "fire_nrt_SV-C2_fixture.shp")
     assert read.loaded == 210
     assert read.origin == "fire_nrt_SV-C2_fixture.shp"
+    # The attributes live in the .dbf: a changed .dbf is a different input.
+    dbf = tmp_path / "fire_nrt_SV-C2_fixture.dbf"
+    dbf.write_bytes(dbf.read_bytes()[:-1] + b" ")
+    assert read_firms(tmp_path / "fire_nrt_SV-C2_fixture.shp").sha256 != read.sha256
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "cr"])

@@ -314,10 +314,11 @@ def read_firms(
         If ``path`` does not exist.
     """
     path = Path(path)
-    data = path.read_bytes()
     if path.suffix.lower() == ".shp":
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
         return _read_shapefile(path, data=None, origin=path.name, product=product, bbox=bbox)
-    return read_firms_bytes(data, origin=path.name, product=product, bbox=bbox)
+    return read_firms_bytes(path.read_bytes(), origin=path.name, product=product, bbox=bbox)
 
 
 def read_firms_bytes(
@@ -1385,6 +1386,34 @@ def _read_zip(raw: bytes, *, origin: str, product: str | None, bbox: Bbox | None
     return out
 
 
+#: Shapefile parts that hold data: geometry, index, attributes, CRS, attribute encoding.
+_SHAPEFILE_PARTS: Final[tuple[str, ...]] = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def _shapefile_digest(path: Path) -> str:
+    """SHA-256 over the parts of an unzipped shapefile (the attributes are in the ``.dbf``).
+
+    Each part's suffix and length go in before its bytes, so moving bytes between parts
+    changes the digest too.
+    """
+    h = hashlib.sha256()
+    for suffix in _SHAPEFILE_PARTS:
+        part = next(
+            (
+                p
+                for p in (path.with_suffix(suffix), path.with_suffix(suffix.upper()))
+                if p.is_file()
+            ),
+            None,
+        )
+        if part is None:
+            continue
+        data = part.read_bytes()
+        h.update(f"{suffix}:{len(data)}:".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
 def _read_shapefile(
     path: Path | None,
     *,
@@ -1408,7 +1437,7 @@ def _read_shapefile(
             kwargs["layer"] = Path(member).stem
     else:
         assert path is not None
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = _shapefile_digest(path)
         source, kwargs = str(path), {}
     try:
         df = pyogrio.read_dataframe(source, **kwargs)
