@@ -268,6 +268,9 @@ class FirmsReplay:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)  # serve_forever has returned: this is immediate
+            self._thread = None
 
     def __enter__(self) -> FirmsReplay:
         return self.start()
