@@ -4,7 +4,7 @@ Builds ``--n`` detections from the real NOAA-20 autumn-2022 series and the in-bo
 ``tests/data/firms`` (copies shifted by up to ±6 whole weeks and jittered by up to 2 km, so
 persistence, overpass neighbours and distances behave as on real data), then times, in one run:
 
-* feature building (distance to industry, persistence over the year's history, overpass
+* feature building (distance to industry, persistence against the whole set as history, overpass
   neighbours, ban period, radiometric columns) — :func:`firewatch.classify.features.build_features`;
 * the shipped model's calibrated prediction on those features (``FpModel.classify``, no
   explanations);
