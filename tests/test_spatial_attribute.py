@@ -224,6 +224,9 @@ def test_refusals(index):
 
 def test_saved_index_gives_the_same_answers(index, tmp_path, firms):
     p = index.save(tmp_path / "index.npz")
+    # Plain arrays only: loading an index file must not unpickle (i.e. run) anything.
+    with np.load(p, allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
     again = CountyIndex.load(p)
     a = attribute_points(firms, index)
     b = attribute_points(firms, again)

@@ -53,7 +53,7 @@ ATTRIBUTION_COLUMNS: Final[tuple[str, ...]] = (
 
 _NONE: Final = -1  # no polygon
 _MIXED: Final = -2  # the cell touches a border: test exactly
-_FORMAT: Final = 1  # version of the saved index layout
+_FORMAT: Final = 2  # version of the saved index layout (2: no pickled arrays)
 _COARSE: Final = 4  # grid cells per coarse cell (each way) for the distance lower bound
 _REGIONS: Final = np.array([None, "province", "neighbour", "outside"], dtype=object)
 
@@ -451,18 +451,18 @@ class CountyIndex:
             "datum": b.datum,
             "metadata": b.metadata,
         }
+        arrays: dict[str, Any] = {
+            "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
+            **_wkb_arrays("polygons", self.polygons),
+            **_wkb_arrays("city", np.asarray(b.city.geometry.to_numpy())),
+            "grid": self.grid,
+            "mixed_cells": self.mixed_cells,
+            "mixed_ptr": self.mixed_ptr,
+            "mixed_cand": self.mixed_cand,
+        }
         tmp = p.with_name(p.name + ".tmp")
         with tmp.open("wb") as f:
-            np.savez_compressed(
-                f,
-                meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
-                polygons=shapely.to_wkb(self.polygons),
-                city=shapely.to_wkb(np.asarray(b.city.geometry.to_numpy())),
-                grid=self.grid,
-                mixed_cells=self.mixed_cells,
-                mixed_ptr=self.mixed_ptr,
-                mixed_cand=self.mixed_cand,
-            )
+            np.savez_compressed(f, **arrays)
         tmp.replace(p)
         return p
 
@@ -471,12 +471,15 @@ class CountyIndex:
         """Load an index written by :meth:`save`."""
         import geopandas as gpd
 
-        with np.load(Path(path), allow_pickle=True) as z:
+        # No pickles: an index file from elsewhere cannot run code when it is loaded.
+        with np.load(Path(path), allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes().decode())
             if meta.get("format") != _FORMAT:
-                raise ValueError(f"{path}: index format {meta.get('format')}, need {_FORMAT}")
-            polys = shapely.from_wkb(z["polygons"])
-            city_geom = shapely.from_wkb(z["city"])
+                raise ValueError(
+                    f"{path}: index format {meta.get('format')}, need {_FORMAT}; save it again"
+                )
+            polys = _from_wkb_arrays(z, "polygons")
+            city_geom = _from_wkb_arrays(z, "city")
             arrays = {k: z[k] for k in ("grid", "mixed_cells", "mixed_ptr", "mixed_cand")}
         nc = meta["n_county"]
         county = gpd.GeoDataFrame(meta["county"], geometry=list(polys[:nc]), crs="EPSG:4326")
@@ -519,6 +522,23 @@ class CountyIndex:
         self._coarse_cap_km = 0.0
         self._build_outline()
         return self
+
+
+def _wkb_arrays(name: str, geoms: NDArray[np.object_]) -> dict[str, NDArray[Any]]:
+    """Geometries as one byte buffer of WKB and the length of each (plain arrays, no pickle)."""
+    wkb = shapely.to_wkb(geoms)
+    return {
+        f"{name}_wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8),
+        f"{name}_wkb_len": np.fromiter((len(w) for w in wkb), dtype=np.int64, count=len(wkb)),
+    }
+
+
+def _from_wkb_arrays(z: Any, name: str) -> NDArray[np.object_]:
+    buf = z[f"{name}_wkb"].tobytes()
+    ends = np.cumsum(z[f"{name}_wkb_len"])
+    starts = ends - z[f"{name}_wkb_len"]
+    wkb = np.array([buf[a:b] for a, b in zip(starts, ends, strict=True)], dtype=object)
+    return np.asarray(shapely.from_wkb(wkb), dtype=object)
 
 
 @functools.lru_cache(maxsize=8)
