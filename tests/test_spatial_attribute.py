@@ -236,11 +236,14 @@ def test_saved_index_gives_the_same_answers(index, tmp_path, firms):
 def test_county_index_is_cached_per_file_version(tmp_path):
     p = tmp_path / "b.gpkg"
     shutil.copy(GPKG, p)
-    first = county_index(p)
-    assert county_index(p) is first
+    coarse = 0.1  # the cache is what is tested: a coarse grid builds in a fraction of the time
+    first = county_index(p, cell_deg=coarse)
+    assert county_index(p, cell_deg=coarse) is first
     st = p.stat()
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    assert county_index(p) is not first
+    again = county_index(p, cell_deg=coarse)
+    assert again is not first
+    assert county_index(p, cell_deg=coarse) is again
 
 
 def test_a_path_works_as_boundaries(firms):
