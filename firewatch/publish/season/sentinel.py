@@ -17,7 +17,9 @@ For one fire event (see :mod:`~firewatch.publish.season.events`):
    and ``no_scene`` when a window holds no usable scene.
 
 Results are cached in ``cache_dir`` (a JSON file per request, plus the dNBR GeoTIFF), keyed by
-everything that determines them, so asking again costs no processing units.  Credentials come
+everything that determines them, so asking again costs no processing units.  A ``no_scene``
+answer is not cached: it cost no processing units, and the scene it lacked may be acquired or
+ingested later (asking a few days after a fire is the usual case).  Credentials come
 from ``Settings.season.sentinel`` (``client_id``, ``client_secret``: secrets, never logged).
 """
 
@@ -508,10 +510,11 @@ def confirm_event(
             dnbr_path=tif,
             **base,
         )
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dataclasses.asdict(result), indent=1), encoding="utf-8")
-    tmp.replace(cached)
+    if result.status != "no_scene":
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(result), indent=1), encoding="utf-8")
+        tmp.replace(cached)
     log.info("event %d: %s (%s ha)", eid, result.status, result.burned_ha)
     return result
 
