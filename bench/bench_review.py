@@ -351,7 +351,7 @@ def main() -> None:
         ratio = f" | {med[1][0] / med[0][0]:>8.1f}x {med[1][1] / med[0][1]:>4.1f}x"
         print(f"{page:<11}" + "".join(cells) + ratio)
     print()
-    print(f"{'':<22}" + "".join(f"{t:>16}" for t in titles))
+    print(f"{'':<22}" + "".join(f"{t:>28}" for t in titles))
     for label, key in (
         ("wall time s", "wall"),
         ("verdicts accepted", "accepted"),
@@ -360,10 +360,10 @@ def main() -> None:
         ("verdicts lost", "lost"),
     ):
         vals = "".join(
-            f"{r[key]:>16.1f}" if isinstance(r[key], float) else f"{r[key]:>16d}" for r in runs
+            f"{r[key]:>28.1f}" if isinstance(r[key], float) else f"{r[key]:>28d}" for r in runs
         )
         print(f"{label:<22}{vals}")
-    errs = "".join(f"{sum(r['stats'].errors.values()):>16d}" for r in runs)
+    errs = "".join(f"{sum(r['stats'].errors.values()):>28d}" for r in runs)
     print(f"{'errors':<22}{errs}")
     for r in runs:
         if r["stats"].messages:
