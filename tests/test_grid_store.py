@@ -334,3 +334,25 @@ def test_beijing_day_decides_who_was_on_duty(
     pg = load_point_grid(engine, frame["detection_id"].tolist())
     assert pg["field_chief"].tolist() == ["新田长"]
     assert np.isfinite(att["latitude"]).all()
+
+
+def test_the_grid_tables_work_on_postgis(postgis_url: str, settings: Settings) -> None:
+    from firewatch.store import connect, upgrade
+
+    pg = settings.model_copy(update={"database_url": postgis_url})
+    engine = connect(postgis_url)
+    try:
+        upgrade(engine)
+        ingest_file(engine, pg, SAMPLE)
+        res = import_registry(engine, REGISTRY_CSV, load_grid(DEMO))
+        assert res.added > 2000
+        run = attribute_stored(engine, pg, first=dt.date(2025, 4, 23), last=dt.date(2025, 4, 23))
+        assert run is not None and run.attributed == 3
+        det = repo.load_detections(engine, first=dt.date(2025, 4, 23), last=dt.date(2025, 4, 23))
+        pg_grid = load_point_grid(engine, det["detection_id"].tolist())
+        placed = pg_grid[pg_grid["village_code"].notna()]
+        assert len(placed) == 3 and placed["field_chief"].str.startswith("示例田长").all()
+        assert placed["grid_synthetic"].all()
+        assert refresh_people(engine) == _count(engine, GridAttribution)
+    finally:
+        engine.dispose()
