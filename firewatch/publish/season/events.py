@@ -369,10 +369,13 @@ def event_table(detections: pd.DataFrame) -> pd.DataFrame:
     ):
         if c in detections.columns:
             out[c] = g[c].sum()
+    name_of_code = {"county_code", "county_name"} <= set(detections.columns)
     for c in ("county_code", "county_name", "city_code", "city_name"):
-        if c in detections.columns:
+        if c == "county_name" and name_of_code:
+            out[c] = None  # its place in the table; filled below from the chosen code
+        elif c in detections.columns:
             out[c] = _mode(detections[c], detections["event_id"]).reindex(out.index)
-    if "county_code" in detections.columns and "county_name" in detections.columns:
+    if name_of_code:
         # the name of the chosen code, not an independent mode
         names = (
             detections.dropna(subset=["county_code"])
