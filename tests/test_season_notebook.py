@@ -7,7 +7,10 @@ It is executed with nbclient, the engine nbmake uses; the same check by hand::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from firewatch.config import PROJECT_ROOT
@@ -15,7 +18,12 @@ from firewatch.config import PROJECT_ROOT
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "seasonal_analysis.ipynb"
 
 
-def test_seasonal_notebook_runs_top_to_bottom() -> None:
+def test_seasonal_notebook_runs_top_to_bottom(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The notebook writes into tempfile.mkdtemp(): under this test that is tmp_path (the
+    # kernel inherits TMPDIR), so a run leaves nothing behind in the system temp folder.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
         "commit the notebook without outputs"
@@ -42,3 +50,4 @@ def test_seasonal_notebook_runs_top_to_bottom() -> None:
     assert "confirmed 15.0 ha burned" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 4
+    assert [p.name for p in tmp_path.glob("firewatch-season-*/2022_autumn_county.nc")]
