@@ -361,8 +361,8 @@ class TileIndex:
         cand_v = [vsum[centre_single].astype(np.int64), bleft[mark_s], bright[mark_s]]
         cand_r = [np.zeros(len(centre_single), np.int64), np.ones(2 * len(mark_t), np.int64)]
         multi = mixed_ids[cover[mixed_ids] >= 2]
-        tree = shapely.STRtree(geoms)
         if len(multi):
+            tree = shapely.STRtree(geoms)
             qi, qv = tree.query(shapely.points(*self._centres(multi)), predicate="intersects")
             cand_t.append(k_of[multi[qi]])
             cand_v.append(qv.astype(np.int64))
@@ -385,17 +385,25 @@ class TileIndex:
         self.cand_ptr = np.searchsorted(ck, np.arange(nm + 1)).astype(np.int64)
         self.cand_vid = cv.astype(np.int64)
 
-        # A reference point in each mixed tile whose polygon is known exactly (GEOS): the
-        # footprint path carries the inside/outside state from it to a pixel's centre.
+        # A reference point in each mixed tile whose polygon is known: the tile's centre, from
+        # the scan-line fill.  The footprint path carries the inside/outside state from it to a
+        # pixel's centre.  A centre inside two polygons, or within 1e-9° of a boundary (the
+        # fill's parity could be off there), is not a reference: GEOS decides per point there.
         rx, ry = self._centres(mixed_ids)
-        rx = rx + 0.1234567 * self.dx  # off the centre: centres of round grids sit on lines
-        ry = ry + 0.0765432 * self.dy
         self.ref_xy = np.column_stack([rx, ry])
-        ref = self._locate_mixed(np.arange(nm), rx, ry)
-        # Unreliable references (on a boundary, or inside two polygons): GEOS per point there.
-        qi, qv = tree.query(shapely.points(rx, ry), predicate="intersects")
-        n_hit = np.bincount(qi, minlength=nm)
-        ref[(n_hit >= 2) | ((n_hit == 1) & (ref < 0))] = -3
+        ref = np.where(cover[mixed_ids] == 1, vsum[mixed_ids], -1).astype(np.int64)
+        ref[cover[mixed_ids] >= 2] = -3
+        cnt = self.tseg_ptr[1:] - self.tseg_ptr[:-1]
+        owner = np.repeat(np.arange(nm, dtype=np.int64), cnt)
+        sxy = self.tpiece_xy
+        px, py = rx[owner], ry[owner]
+        ex, ey = sxy[:, 2] - sxy[:, 0], sxy[:, 3] - sxy[:, 1]
+        ll = ex * ex + ey * ey
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.clip(((px - sxy[:, 0]) * ex + (py - sxy[:, 1]) * ey) / ll, 0.0, 1.0)
+        t = np.where(ll > 0, t, 0.0)
+        d = np.hypot(sxy[:, 0] + t * ex - px, sxy[:, 1] + t * ey - py)
+        ref[owner[d < 1e-9]] = -3
         self.ref_vid = ref
 
         # Rings of pure tiles around each pure tile (capped), for the footprint fast path.
