@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,15 +25,47 @@ def _text(result) -> str:  # type: ignore[no-untyped-def]
     return " ".join(result.output.split())
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SQLite store holding the real autumn 2022 series and the spring 2017/2019 MODIS files,
-    ingested through the CLI."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'fw.db'}"
+def _ingest(db: Path) -> None:
     files = [str(p) for p in sorted(AUTUMN_2022.glob("*.csv")) + SPRING_2017 + SPRING_2019]
+    url = f"sqlite:///{db}"
     res = CliRunner().invoke(app, ["--db", url, "-q", "ingest", *files], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    return url
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+    """A SQLite store holding the real autumn 2022 series and the spring 2017/2019 MODIS files,
+    ingested through the CLI.
+
+    The ingest takes most of this module's time, so under pytest-xdist the first worker to get
+    here builds it once for the run (under a file lock) and every worker copies it: the
+    ``season`` command only reads the store.
+    """
+    db = tmp_path_factory.mktemp("store") / "fw.db"
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    if worker is None:  # not distributed
+        _ingest(db)
+        return f"sqlite:///{db}"
+    shared = tmp_path_factory.getbasetemp().parent / "season-cli-store"  # this run's, shared
+    shared.mkdir(exist_ok=True)
+    built = shared / "fw.db"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            partial = shared / f"fw.{worker}.db"
+            _ingest(partial)
+            snapshot = shared / f"fw.{worker}.snapshot"
+            _sqlite_copy(partial, snapshot)
+            snapshot.replace(built)  # only a complete store ever has the shared name
+    _sqlite_copy(built, db)
+    return f"sqlite:///{db}"
+
+
+def _sqlite_copy(src: Path, dst: Path) -> None:
+    """Copy a SQLite database with the backup API (the store runs in WAL mode: the main file
+    alone may lack the latest pages)."""
+    with closing(sqlite3.connect(src)) as a, closing(sqlite3.connect(dst)) as b:
+        a.backup(b)
 
 
 @pytest.fixture
