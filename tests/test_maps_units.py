@@ -12,6 +12,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
@@ -19,10 +20,12 @@ from firewatch.config import Settings
 from firewatch.errors import ConfigError, GridError
 from firewatch.publish.maps import OfflineAssetError, bundle_html, daily_map, iframe_snippet
 from firewatch.publish.maps.boundaries import encode_boundaries, read_layer
+from firewatch.publish.maps.boundaries import load_boundaries as map_boundaries
 from firewatch.publish.maps.build import base_layers
 from firewatch.publish.maps.encode import encode_points
 from firewatch.publish.maps.settings import MapSettings, TileSource
 from firewatch.publish.maps.store import grid_level, period_window
+from firewatch.spatial.datum import wgs84_to_gcj02
 from tests.maps_support import BOUNDARIES, SPRING_DAY, spring_day_points, with_fictional_chiefs
 
 
@@ -299,3 +302,58 @@ def test_grid_map_keeps_only_points_inside_the_unit() -> None:
         predicate="within",
     )
     assert fmap.n_points == len(inside) > 0
+
+
+def _grid_file(path: Path, villages: gpd.GeoDataFrame, meta: dict[str, str]) -> Path:
+    villages.to_file(path, layer="village", driver="GPKG")
+    pyogrio.write_dataframe(
+        pd.DataFrame({"key": list(meta), "value": list(meta.values())}), path, layer="metadata"
+    )
+    return path
+
+
+def _villages(n: int = 3) -> gpd.GeoDataFrame:
+    """Small squares in Jixi with village codes (the geometry is made up for the test)."""
+    boxes = [shapely.box(131.0 + 0.02 * k, 45.3, 131.01 + 0.02 * k, 45.31) for k in range(n)]
+    codes = [f"230302100{200 + k}" for k in range(n)]
+    return gpd.GeoDataFrame({"code": codes, "name": codes}, geometry=boxes, crs=4326)
+
+
+def test_a_grid_in_gcj02_is_drawn_in_wgs84(tmp_path: Path) -> None:
+    wgs = _villages()
+
+    def shift(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1]))
+
+    gcj = wgs.set_geometry(shapely.transform(wgs.geometry.to_numpy(), shift), crs=4326)
+    path = _grid_file(tmp_path / "g.gpkg", gcj, {"datum": "gcj02", "synthetic": "false"})
+    # The file declares its datum, as the grid stage reads it: the map follows the file.
+    settings = Settings(grids_path=path)
+    drawn = map_boundaries(settings, levels=("village",)).get("village")
+    assert drawn is not None
+    assert (
+        shapely.hausdorff_distance(drawn.geometry.to_numpy(), wgs.geometry.to_numpy()).max() < 1e-7
+    )
+    with pytest.raises(GridError, match="datum"):
+        map_boundaries(Settings(grids_path=path, grids_datum="bd09"), levels=("village",))
+
+
+@pytest.mark.parametrize(
+    ("meta", "cell_flag", "synthetic"),
+    [
+        ({"name": "real grid, not synthetic", "synthetic": "false"}, None, False),
+        ({"name": "a grid", "synthetic": "no"}, None, False),
+        ({"synthetic": "是"}, None, True),
+        ({"name": "a grid"}, "true", True),  # one cell says so
+        ({"name": "a grid"}, "false", False),
+    ],
+)
+def test_the_synthetic_flag_follows_the_grid_format(
+    tmp_path: Path, meta: dict[str, str], cell_flag: str | None, synthetic: bool
+) -> None:
+    cells = _villages()
+    if cell_flag is not None:
+        cells["synthetic"] = ["false", cell_flag, "false"]
+    path = _grid_file(tmp_path / "g.gpkg", cells, meta)
+    got = map_boundaries(Settings(grids_path=path), levels=("village",))
+    assert got.synthetic_grid is synthetic

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from firewatch.errors import ConfigError, GridError
 from firewatch.spatial.datum import geometries_to_wgs84, normalise_datum
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ __all__ = [
     "BoundarySet",
     "cells_with_points",
     "encode_boundaries",
+    "grid_datum",
     "grid_is_synthetic",
     "load_boundaries",
     "read_layer",
@@ -134,22 +135,63 @@ def read_layer(
     return gdf.reset_index(drop=True)
 
 
-def grid_is_synthetic(path: Path) -> bool:
-    """Whether the grid file's metadata marks it synthetic (the Jixi demo grid is)."""
+#: Values of the grid format's ``synthetic`` fields that mean yes (as the grid loader reads them).
+_TRUE: Final = frozenset({"1", "true", "yes", "y", "t", "是"})
+
+
+def _grid_metadata(path: Path) -> dict[str, str]:
+    """The grid file's ``metadata`` table (``key``/``value``, see ``grids/README.md``)."""
     import pyogrio
 
-    if not path.is_file():
-        return False
-    for name in (str(row[0]) for row in pyogrio.list_layers(path)):
-        if name.lower() not in ("metadata", "meta", "grid_metadata"):
-            continue
-        try:
-            meta = pyogrio.read_dataframe(path, layer=name, read_geometry=False)
-        except Exception as exc:  # an unreadable table must not stop the map; say so
-            log.warning("could not read %s metadata table %s: %s", path.name, name, exc)
-            return False
-        text = json.dumps(meta.astype(str).to_dict("records"), ensure_ascii=False).lower()
-        return "synthetic" in text and "false" not in text.split("synthetic", 1)[1][:20]
+    if not path.is_file() or "metadata" not in {str(r[0]) for r in pyogrio.list_layers(path)}:
+        return {}
+    df = pyogrio.read_dataframe(path, layer="metadata", read_geometry=False)
+    if not {"key", "value"} <= set(df.columns):
+        raise GridError(f"{path.name}: the metadata table needs 'key' and 'value' columns")
+    return {
+        str(k): "" if v is None else str(v) for k, v in zip(df["key"], df["value"], strict=True)
+    }
+
+
+def grid_datum(settings: Settings) -> str:
+    """The datum of the configured grid file: what its metadata declares, else the setting.
+
+    The same rule as the grid stage (:func:`firewatch.spatial.grid.grid_from_settings`), so
+    that cells are drawn where the points were attributed.
+
+    Raises
+    ------
+    GridError
+        If the file declares one datum and a non-default ``grids_datum`` setting another.
+    """
+    declared = _grid_metadata(Path(settings.grids_path)).get("datum")
+    if not declared:
+        return settings.grids_datum
+    try:
+        dat, setting = normalise_datum(declared), normalise_datum(settings.grids_datum)
+    except ConfigError as exc:
+        raise GridError(f"{Path(settings.grids_path).name}: {exc}") from exc
+    if setting != "wgs84" and setting != dat:
+        raise GridError(
+            f"{Path(settings.grids_path).name}: the file's metadata says its datum is "
+            f"{declared}, but grids_datum is {settings.grids_datum}"
+        )
+    return dat
+
+
+def grid_is_synthetic(path: Path, cells: Sequence[gpd.GeoDataFrame] = ()) -> bool:
+    """Whether a grid is synthetic: its metadata says so, or any of ``cells`` does.
+
+    The rule of the grid format (and of the grid stage): a true ``synthetic`` entry in the
+    ``metadata`` table, or a true ``synthetic`` column on any cell.
+    """
+    if _grid_metadata(path).get("synthetic", "").strip().lower() in _TRUE:
+        return True
+    for gdf in cells:
+        if "synthetic" in gdf.columns:
+            flags = gdf["synthetic"].astype("string").str.strip().str.lower()
+            if flags.isin(_TRUE).any():
+                return True
     return False
 
 
@@ -173,11 +215,12 @@ def load_boundaries(
                 codes=codes if level == "county" else None,
             )  # fmt: skip
         else:
-            gdf = read_layer(grid_path, level, datum=settings.grids_datum, bbox=bbox, codes=codes)
+            gdf = read_layer(grid_path, level, datum=grid_datum(settings), bbox=bbox, codes=codes)
         if gdf is not None and len(gdf):
             out.layers[level] = gdf
-    if any(level in out.layers for level in ("township", "village")):
-        out.synthetic_grid = grid_is_synthetic(grid_path)
+    cells = [out.layers[lv] for lv in ("township", "village") if lv in out.layers]
+    if cells:
+        out.synthetic_grid = grid_is_synthetic(grid_path, cells)
     return out
 
 

@@ -11,6 +11,7 @@ from firewatch.errors import ConfigError, GridError
 from firewatch.publish.maps.boundaries import (
     BoundarySet,
     cells_with_points,
+    grid_datum,
     grid_is_synthetic,
     load_boundaries,
     read_layer,
@@ -172,10 +173,10 @@ def grid_map_from_store(
         unit = read_layer(settings.boundaries_path, "county", datum=settings.boundaries_datum)
         if unit is not None:
             unit = unit.loc[unit["code"].fillna("").str.ljust(12, "0").str[:6] == prefix]
-        cells = read_layer(grid_path, "township", datum=settings.grids_datum, codes=[prefix])
+        cells = read_layer(grid_path, "township", datum=grid_datum(settings), codes=[prefix])
     else:
-        unit = read_layer(grid_path, "township", datum=settings.grids_datum, codes=[prefix])
-        cells = read_layer(grid_path, "village", datum=settings.grids_datum, codes=[prefix])
+        unit = read_layer(grid_path, "township", datum=grid_datum(settings), codes=[prefix])
+        cells = read_layer(grid_path, "village", datum=grid_datum(settings), codes=[prefix])
     if unit is None or not len(unit):
         where = settings.boundaries_path if level == "county" else grid_path
         raise GridError(f"no {level} with code {code} in {Path(where).name}")
@@ -184,7 +185,8 @@ def grid_map_from_store(
     bset = BoundarySet()
     if level == "township":
         bset = load_boundaries(settings, levels=("county",), bbox=(w, s, e, n))
-    bset.synthetic_grid = cells is not None and grid_is_synthetic(grid_path)
+    grid_layers = [g for g in (cells, unit if level == "township" else None) if g is not None]
+    bset.synthetic_grid = bool(grid_layers) and grid_is_synthetic(grid_path, grid_layers)
     return grid_map(
         points,
         unit=unit,
