@@ -357,3 +357,14 @@ def test_the_synthetic_flag_follows_the_grid_format(
     path = _grid_file(tmp_path / "g.gpkg", cells, meta)
     got = map_boundaries(Settings(grids_path=path), levels=("village",))
     assert got.synthetic_grid is synthetic
+
+
+def test_a_bbox_selects_the_same_features_from_a_projected_file(tmp_path: Path) -> None:
+    counties = gpd.read_file(BOUNDARIES, layer="county")
+    projected = tmp_path / "mercator.gpkg"
+    counties.to_crs(3857).to_file(projected, layer="county")
+    box = (126.3, 45.5, 127.0, 46.0)  # around Harbin, in WGS-84 as callers give it
+    wanted = read_layer(BOUNDARIES, "county", bbox=box)
+    got = read_layer(projected, "county", bbox=box)
+    assert wanted is not None and got is not None and len(wanted) > 5
+    assert sorted(got["code"]) == sorted(wanted["code"])

@@ -112,10 +112,14 @@ def read_layer(
     names = {str(row[0]) for row in pyogrio.list_layers(path)}
     if layer not in names:
         return None
-    read_bbox = None
+    read_bbox: Any = None
     if bbox is not None:
         pad = 0.02  # the datum offset is a few hundred metres: read a little more, clip after
         read_bbox = (bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad)
+        if pyogrio.read_info(path, layer=layer).get("crs"):
+            # As a WGS-84 GeoSeries, geopandas reprojects the box into a projected file's CRS
+            # (a tuple would be read as metres there, and select nothing).
+            read_bbox = gpd.GeoSeries([shapely.box(*read_bbox)], crs=4326)
     gdf = gpd.read_file(path, layer=layer, bbox=read_bbox)
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
