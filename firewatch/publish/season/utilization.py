@@ -138,6 +138,15 @@ def _quarantine(
     return frame.loc[~bad.fillna(True)]
 
 
+def _common_checks(raw: pd.DataFrame, origin: str, q: list[Quarantine]) -> pd.DataFrame:
+    """The row checks every table here shares: cell count, year, county code."""
+    f = _quarantine(raw, raw["_too_many"].astype(bool), "more cells than columns", origin, q)
+    year = pd.to_numeric(f["year"], errors="coerce")
+    f = _quarantine(f, year.isna() | (year % 1 != 0), "year is not a whole number", origin, q)
+    code_ok = f["county_code"].str.fullmatch(r"\d{6}")
+    return _quarantine(f, ~code_ok.astype(bool), "county_code is not a 6-digit code", origin, q)
+
+
 def read_crop_statistics(path: str | Path, *, settings: SeasonSettings | None = None) -> TableRead:
     """Read a crop-statistics CSV: sown area and yield per crop, county and year.
 
@@ -168,11 +177,7 @@ def read_crop_statistics(path: str | Path, *, settings: SeasonSettings | None = 
     cfg = settings or SeasonSettings()
     raw, origin = _read_table(path, CROP_COLUMNS, ("county_name", "source"))
     q: list[Quarantine] = []
-    f = _quarantine(raw, raw["_too_many"].astype(bool), "more cells than columns", origin, q)
-    year = pd.to_numeric(f["year"], errors="coerce")
-    f = _quarantine(f, year.isna() | (year % 1 != 0), "year is not a whole number", origin, q)
-    code_ok = f["county_code"].str.fullmatch(r"\d{6}")
-    f = _quarantine(f, ~code_ok.astype(bool), "county_code is not a 6-digit code", origin, q)
+    f = _common_checks(raw, origin, q)
     crop = f["crop"].str.lower().map(lambda c: CROP_ALIASES.get(c, c) if c else c)
     unknown = ~crop.isin(list(cfg.crops))
     f = _quarantine(
@@ -197,8 +202,8 @@ def read_crop_statistics(path: str | Path, *, settings: SeasonSettings | None = 
                 f["county_name"] if "county_name" in f else pd.Series(pd.NA, index=f.index)
             ),
             "crop": crop.loc[f.index].astype(str),
-            "sown_area_ha": _number(f["sown_area_ha"]).astype(float),
-            "yield_t_per_ha": _number(f["yield_t_per_ha"]).astype(float),
+            "sown_area_ha": area.loc[f.index].astype(float),
+            "yield_t_per_ha": yld.loc[f.index].astype(float),
             "source": f["source"] if "source" in f else pd.Series(pd.NA, index=f.index),
             "line": f["line"].astype(int),
         }
@@ -219,11 +224,7 @@ def read_reported_rates(path: str | Path) -> TableRead:
     """
     raw, origin = _read_table(path, REPORTED_COLUMNS, ("county_name", "source"))
     q: list[Quarantine] = []
-    f = _quarantine(raw, raw["_too_many"].astype(bool), "more cells than columns", origin, q)
-    year = pd.to_numeric(f["year"], errors="coerce")
-    f = _quarantine(f, year.isna() | (year % 1 != 0), "year is not a whole number", origin, q)
-    code_ok = f["county_code"].str.fullmatch(r"\d{6}")
-    f = _quarantine(f, ~code_ok.astype(bool), "county_code is not a 6-digit code", origin, q)
+    f = _common_checks(raw, origin, q)
     pct = _number(f["reported_utilization_pct"].str.rstrip("%"))
     f = _quarantine(f, ~((pct >= 0) & (pct <= 100)), "rate not in 0–100 %", origin, q)
     out = pd.DataFrame(
@@ -233,7 +234,7 @@ def read_reported_rates(path: str | Path) -> TableRead:
             "county_name": (
                 f["county_name"] if "county_name" in f else pd.Series(pd.NA, index=f.index)
             ),
-            "reported_utilization": _number(f["reported_utilization_pct"].str.rstrip("%")) / 100,
+            "reported_utilization": pct.loc[f.index] / 100,
             "source": f["source"] if "source" in f else pd.Series(pd.NA, index=f.index),
             "line": f["line"].astype(int),
         }
