@@ -79,6 +79,7 @@ class BoundarySet:
     synthetic_grid: bool = False
 
     def get(self, level: str) -> gpd.GeoDataFrame | None:
+        """The layer of ``level``, or ``None`` when it was not loaded."""
         return self.layers.get(level)
 
 

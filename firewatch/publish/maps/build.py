@@ -169,6 +169,7 @@ class MapFiles:
     assets_dir: Path | None = None
 
     def as_outputs(self, prefix: str) -> dict[str, Path]:
+        """The files by output name: ``prefix``, ``prefix_iframe``, ``prefix_png``."""
         out = {prefix: self.html}
         if self.iframe is not None:
             out[f"{prefix}_iframe"] = self.iframe
@@ -190,6 +191,7 @@ class FireMap:
 
     @property
     def n_points(self) -> int:
+        """Points drawn (rows without usable coordinates are not)."""
         return 0 if self.points is None else self.points.n
 
     def html(self, *, assets: AssetMode | None = None, html_path: Path | None = None) -> str:

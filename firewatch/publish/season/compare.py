@@ -106,6 +106,7 @@ class SeasonComparison:
 
     @property
     def comparable(self) -> bool:
+        """False when the two seasons were seen by different sensors (see ``notes``)."""
         return not any(n.startswith("different sensors") for n in self.notes)
 
 

@@ -72,13 +72,16 @@ class Season:
 
     @property
     def label(self) -> str:
+        """``"autumn 2022"``."""
         return f"{self.name} {self.year}"
 
     @property
     def days(self) -> int:
+        """Number of days in the window, both ends included."""
         return (self.last - self.first).days + 1
 
     def dates(self) -> pd.DatetimeIndex:
+        """Every day of the window (tz-naive midnights, Beijing-time days)."""
         return pd.date_range(self.first, self.last, freq="D")
 
 

@@ -297,6 +297,7 @@ class BurnScar:
     cached: bool = False
 
     def as_row(self) -> dict[str, Any]:
+        """A flat table row: class areas as ``<class>_ha`` columns, the bbox as text."""
         row = dataclasses.asdict(self)
         classes = row.pop("class_ha")
         row.update({f"{k}_ha": v for k, v in classes.items()})

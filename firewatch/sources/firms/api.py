@@ -170,6 +170,7 @@ class MapKeyStatus:
 
     @property
     def remaining(self) -> int:
+        """Transactions left in the current interval (never negative)."""
         return max(self.transaction_limit - self.current_transactions, 0)
 
 
