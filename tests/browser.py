@@ -27,19 +27,14 @@ from typing import Any
 
 import pytest
 
+from firewatch.publish.maps.embed import CHROMIUM_ARGS as EMBED_CHROMIUM_ARGS
+
 #: Debian's chromium; override with FIREWATCH_CHROMIUM.
 CHROMIUM = os.environ.get("FIREWATCH_CHROMIUM", "/usr/bin/chromium")
 
-#: The launch flags of the project brief: headless, and talking to nobody on its own.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+#: The launch flags of the project brief (headless, talking to nobody on its own): the same
+#: flags firewatch renders map images with.
+CHROMIUM_ARGS = list(EMBED_CHROMIUM_ARGS)
 
 _LOCAL = ("file:", "data:", "blob:", "about:", "http://127.0.0.1", "http://localhost")
 
