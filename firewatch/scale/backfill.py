@@ -241,6 +241,17 @@ def _load_part(engine: Engine, result: BlockResult) -> repo.RunSummary:
     )
 
 
+def _saved_index(settings: Settings, dataset: Path) -> Path:
+    """The county index saved beside the dataset for the workers; reused while still current."""
+    from firewatch.spatial.attribute import county_index
+
+    path = dataset / f"_county_index_{settings.boundaries_datum}.npz"
+    source = Path(settings.boundaries_path)
+    if not path.exists() or path.stat().st_mtime_ns < source.stat().st_mtime_ns:
+        county_index(source, datum=settings.boundaries_datum).save(path)
+    return path
+
+
 def _results_local(
     blocks: Sequence[Block], settings: Settings, dataset: str
 ) -> Iterator[BlockResult]:
@@ -256,24 +267,26 @@ def _results_dask(
     scheduler: str | None,
     workers: int,
 ) -> Iterator[BlockResult]:
-    from firewatch.spatial.attribute import county_index
+    from concurrent.futures import ThreadPoolExecutor
 
-    index_path = str(Path(dataset) / "_county_index.npz")
-    county_index(settings.boundaries_path, datum=settings.boundaries_datum).save(index_path)
     try:
         from distributed import Client, LocalCluster, as_completed
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installation
         raise ModuleNotFoundError(
             "the dask engine needs dask.distributed: pip install 'firewatch[scale]'"
         ) from exc
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
+    # Build (or reuse) the county index while the cluster starts: both take seconds.
+    with ThreadPoolExecutor(1) as pool:
+        index_job = pool.submit(_saved_index, settings, Path(dataset))
+        cluster = None
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+        index_path = str(index_job.result())
     try:
         # At most two blocks in flight per worker keeps memory bounded however large the input.
         limit = 2 * max(len(client.scheduler_info()["workers"]), 1)
