@@ -329,19 +329,22 @@ def load_boundaries(
     county = county[["code", "name", "parent_code", "geometry"]]
 
     gpd_ = _import_gpd()
-    if city_layer is None and "city" in spatial and layer != "city":
-        city_layer = "city"
-    if city_layer is not None:
-        if city_layer not in spatial:
-            raise BoundaryError(f"{p}: no layer {city_layer!r} (layers: {', '.join(spatial)})")
-        city = _prepare(
-            _read_layer(p, city_layer),
-            what=f"{p.name}:{city_layer}",
-            code_col=code_col,
-            name_col=name_col,
-            datum=dat,
-        )[["code", "name", "geometry"]]
-    else:
+
+    def optional_layer(given: str | None, default: str) -> gpd.GeoDataFrame | None:
+        """``code``, ``name``, ``geometry`` of the named (or default, if present) layer."""
+        name = given if given is not None else (default if default in spatial else None)
+        if name is None or (given is None and name == layer):
+            return None
+        if name not in spatial:
+            raise BoundaryError(f"{p}: no layer {name!r} (layers: {', '.join(spatial)})")
+        what = f"{p.name}:{name}"
+        gdf = _prepare(
+            _read_layer(p, name), what=what, code_col=code_col, name_col=name_col, datum=dat
+        )
+        return gdf[["code", "name", "geometry"]]
+
+    city = optional_layer(city_layer, "city")
+    if city is None:
         has_parent = county["parent_code"].notna()
         dissolved = county[has_parent].dissolve(by="parent_code", as_index=False)
         city = gpd_.GeoDataFrame(
@@ -350,19 +353,8 @@ def load_boundaries(
             crs="EPSG:4326",
         )
 
-    if neighbour_layer is None and "neighbour" in spatial and layer != "neighbour":
-        neighbour_layer = "neighbour"
-    if neighbour_layer is not None:
-        if neighbour_layer not in spatial:
-            raise BoundaryError(f"{p}: no layer {neighbour_layer!r} (layers: {', '.join(spatial)})")
-        neighbours = _prepare(
-            _read_layer(p, neighbour_layer),
-            what=f"{p.name}:{neighbour_layer}",
-            code_col=code_col,
-            name_col=name_col,
-            datum=dat,
-        )[["code", "name", "geometry"]]
-    else:
+    neighbours = optional_layer(neighbour_layer, "neighbour")
+    if neighbours is None:
         neighbours = gpd_.GeoDataFrame(
             {"code": pd.Series(dtype=object), "name": pd.Series(dtype=object)},
             geometry=[],
