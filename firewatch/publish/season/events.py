@@ -359,14 +359,9 @@ def event_table(detections: pd.DataFrame) -> pd.DataFrame:
         out.insert(2, "n_days", g["day"].nunique())
     if "overpass_id" in detections.columns:
         out.insert(3, "n_overpasses", g["overpass_id"].nunique())
-    for c in (
-        "fre_mj",
-        "fre_mj_low",
-        "fre_mj_high",
-        "dry_matter_t",
-        "dry_matter_t_low",
-        "dry_matter_t_high",
-    ):
+    from firewatch.publish.season.fre import ENERGY_COLUMNS  # fre imports this module
+
+    for c in ENERGY_COLUMNS:
         if c in detections.columns:
             out[c] = g[c].sum()
     name_of_code = {"county_code", "county_name"} <= set(detections.columns)

@@ -40,12 +40,23 @@ from firewatch.publish.season.events import EventLinks, find_events
 from firewatch.publish.season.settings import DiurnalCycle, SeasonSettings
 
 __all__ = [
+    "ENERGY_COLUMNS",
     "FRE_COLUMNS",
     "diurnal_integral_hours",
     "diurnal_shape",
     "estimate_fre",
     "hours_represented",
 ]
+
+#: The energy and dry-matter columns (central, low, high), which add up over events and cubes.
+ENERGY_COLUMNS: tuple[str, ...] = (
+    "fre_mj",
+    "fre_mj_low",
+    "fre_mj_high",
+    "dry_matter_t",
+    "dry_matter_t_low",
+    "dry_matter_t_high",
+)
 
 #: Columns :func:`estimate_fre` adds.
 FRE_COLUMNS: tuple[str, ...] = (
@@ -56,12 +67,7 @@ FRE_COLUMNS: tuple[str, ...] = (
     "daytime",
     "solar_hour",
     "hours",
-    "fre_mj",
-    "fre_mj_low",
-    "fre_mj_high",
-    "dry_matter_t",
-    "dry_matter_t_low",
-    "dry_matter_t_high",
+    *ENERGY_COLUMNS,
 )
 
 
