@@ -46,29 +46,68 @@ SERIES = ROOT / "tests" / "data" / "firms" / "viirs_noaa20_hlj_autumn2022"
 MODIS = ROOT / "firewatch" / "data" / "samples" / "MODIS_C61_NRT_hlj_2025-04-23_to_2025-04-24.csv"
 
 
-def synthetic_villages(n_villages: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Village cells over the province: (codes, geometries, province outline)."""
+def synthetic_grid(n_villages: int) -> Any:
+    """A province-scale :class:`~firewatch.spatial.grid.Grid` (in memory) and its outline."""
+    from firewatch.spatial.grid import Grid
+
     county = gpd.read_file(BOUNDARIES, layer="county").sort_values("code", ignore_index=True)
+    city = gpd.read_file(BOUNDARIES, layer="city").sort_values("code", ignore_index=True)
     geoms = county.geometry.to_numpy()
     lat = shapely.get_y(shapely.centroid(geoms))
     kx, ky = km_per_degree(lat)
     area = shapely.area(geoms) * kx * ky
     total = float(area.sum())
     per_township = n_villages / 1700.0  # the province has ~1,700 township-level units
-    codes: list[str] = []
-    cells: list[Any] = []
+    towns: list[dict[str, Any]] = []
+    villages: list[dict[str, Any]] = []
     for code, geom, a in zip(county["code"], geoms, area, strict=True):
         nt = max(2, round(a / total * 1700))
-        towns = partition(geom, [f"{code}{i + 1:03d}" for i in range(nt)], lloyd=1)
-        for j, tg in enumerate(towns):
+        tkeys = [f"{code}{i + 1:03d}" for i in range(nt)]
+        for tkey, tg in zip(tkeys, partition(geom, tkeys, lloyd=1), strict=True):
             nv = max(
                 2, round(per_township * nt * float(shapely.area(tg)) / float(shapely.area(geom)))
             )
-            keys = [f"{code}{j + 1:03d}{200 + k + 1:03d}" for k in range(nv)]
-            codes += keys
-            cells += list(partition(tg, keys, lloyd=1))
-    outline = shapely.union_all(geoms)
-    return np.array(codes, dtype=object), np.array(cells, dtype=object), outline
+            vkeys = [f"{tkey}{200 + k + 1:03d}" for k in range(nv)]
+            towns.append(
+                {"code": tkey + "000", "name": None, "parent_code": f"{code}000000", "geometry": tg}
+            )
+            villages += [
+                {"code": vk, "name": None, "parent_code": tkey + "000", "geometry": vg}
+                for vk, vg in zip(vkeys, partition(tg, vkeys, lloyd=1), strict=True)
+            ]
+
+    def layer(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+        g = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+        g["synthetic"] = True
+        return g
+
+    layers = {
+        "city": layer(
+            [
+                {"code": f"{c}000000", "name": n, "parent_code": None, "geometry": g}
+                for c, n, g in zip(city["code"], city["name"], city.geometry, strict=True)
+            ]
+        ),
+        "county": layer(
+            [
+                {"code": f"{c}000000", "name": n, "parent_code": f"{p}000000", "geometry": g}
+                for c, n, p, g in zip(
+                    county["code"], county["name"], county["parent_code"], geoms, strict=True
+                )
+            ]
+        ),
+        "township": layer(towns),
+        "village": layer(villages),
+    }
+    grid = Grid(
+        layers=layers,
+        metadata={"name": "province bench grid", "synthetic": "true"},
+        path="(memory)",
+        datum="wgs84",
+        sha256="",
+        synthetic=True,
+    )
+    return grid, shapely.union_all(geoms)
 
 
 def random_points(outline: Any, n: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    codes, cells, outline = synthetic_villages(args.villages)
+    grid, outline = synthetic_grid(args.villages)
+    codes = grid.villages["code"].to_numpy(dtype=object)
+    cells = grid.villages.geometry.to_numpy()
     t_grid = time.perf_counter() - t0
     x, y = random_points(outline, args.n)
     sizes = pixel_sizes(args.n)
@@ -188,17 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     # -- 3. end to end through GridIndex.attribute --------------------------------------------
     from firewatch.spatial.grid import GridIndex
 
-    gi = GridIndex.__new__(GridIndex)  # the index above, with a minimal chain (no file)
-    gi.tiles = index
-    gi._tree = None
-    gi.chain = pd.DataFrame(
-        {c: codes for c in ("village_code", "township_code", "county_code", "city_code")}
-    )
-    for c in ("village_name", "township_name", "county_name", "city_name"):
-        gi.chain[c] = None
-    gi.county_codes = set()
-    gi.counties = outline
-    shapely.prepare(outline)
+    gi = GridIndex(grid)  # builds its own tile index (as firewatch does once per grid file)
     scan, track = sizes["VIIRS"]
     frame = pd.DataFrame(
         {

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -464,6 +465,12 @@ class GridIndex:
                 "city_name": [names.get(c) for c in city],
             }
         )
+        # JSON pieces of each village for the ``touched`` lists (built once, not per point).
+        self._json_whole = np.array(
+            [f'[{{"code": "{c}", "share": 1.0}}]' for c in codes], dtype=object
+        )
+        self._json_point = np.array([f'[{{"code": "{c}"}}]' for c in codes], dtype=object)
+        self._json_item = np.array([f'{{"code": "{c}", "share": ' for c in codes], dtype=object)
         self.tiles: TileIndex = TileIndex(v.geometry.to_numpy())
         self._tree: shapely.STRtree | None = None
         county = grid.layers["county"]
@@ -554,7 +561,6 @@ class GridIndex:
             has_fp = np.isfinite(scan) & np.isfinite(track) & (scan > 0) & (track > 0)
         has_fp &= located
         fp_rows = np.flatnonzero(has_fp)
-        codes = self.chain["village_code"].to_numpy(dtype=object)
         if len(fp_rows):
             sat = frame["satellite"].to_numpy()[fp_rows] if "satellite" in frame else None
             dn = frame["daynight"].to_numpy()[fp_rows] if "daynight" in frame else None
@@ -564,11 +570,20 @@ class GridIndex:
             )
             sh = fo.area_km2 / fo.footprint_km2[fo.point]
             keep = sh > 1e-9  # a footprint only touching a cell along an edge does not count
-            p, v, sh = fo.point[keep], fo.polygon[keep], sh[keep]
-            # Largest overlap first; ties go to the centre's cell, then to the smaller code.
-            is_centre = v == fo.centre[p]
-            order = np.lexsort((v, ~is_centre, -sh, p))
-            p, v, sh = p[order], v[order], sh[order]
+            p, v, sh = fo.point[keep], fo.polygon[keep], sh[keep]  # sorted by (point, cell)
+            count = np.bincount(p, minlength=len(fp_rows))
+            multi = count[p] >= 2
+            # Pixels over several cells: largest overlap first; ties go to the centre's cell,
+            # then to the smaller code.  (Single-cell pixels need no sorting.)
+            if multi.any():
+                mp, mv, ms = p[multi], v[multi], sh[multi]
+                order = np.lexsort((mv, mv != fo.centre[mp], -ms, mp))
+                p = np.concatenate([p[~multi], mp[order]])
+                v = np.concatenate([v[~multi], mv[order]])
+                sh = np.concatenate([sh[~multi], ms[order]])
+                n1 = int((~multi).sum())
+            else:
+                n1 = len(p)
             starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else p
             resp = np.full(len(fp_rows), -1, dtype=np.int64)
             resp[p[starts]] = v[starts]
@@ -576,17 +591,13 @@ class GridIndex:
             vid[rows] = v[starts]
             share[rows] = sh[starts]
             method[rows] = "footprint"
-            count = np.bincount(p, minlength=len(fp_rows))
-            # Most pixels lie in one cell: their list is built in one go; the rest row by group.
-            one = count[p[starts]] == 1
-            touched[rows[one]] = (
-                '[{"code": "' + pd.Series(codes[v[starts[one]]], dtype=object) + '", "share": 1.0}]'
-            ).to_numpy(dtype=object)
-            several = np.isin(p, np.flatnonzero(count >= 2))
-            if several.any():
-                ps = p[several]
-                gstart = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
-                touched[fp_rows[ps[gstart]]] = _json_lists(codes[v[several]], sh[several], gstart)
+            # touched: the single-cell lists in one go, the others per group.
+            touched[fp_rows[p[:n1]]] = self._json_whole[v[:n1]]
+            if n1 < len(p):
+                ms_starts = starts[starts >= n1] - n1
+                touched[fp_rows[p[n1:][ms_starts]]] = _json_lists(
+                    self._json_item[v[n1:]], sh[n1:], ms_starts
+                )
             centre = fo.centre
             flag["boundary_crossing"][fp_rows] = count >= 2
             flag["not_centre_cell"][fp_rows] = (resp >= 0) & (centre >= 0) & (resp != centre)
@@ -597,7 +608,7 @@ class GridIndex:
             got = loc >= 0
             vid[pt_rows[got]] = loc[got]
             method[pt_rows[got]] = "point"
-            touched[pt_rows[got]] = "[" + _json_codes(codes[loc[got]]) + "]"
+            touched[pt_rows[got]] = self._json_point[loc[got]]
             flag["point_only"][pt_rows] = True
         gap_dist = np.full(n, np.nan)
         lost = np.flatnonzero((vid < 0) & located)
@@ -646,34 +657,35 @@ class GridIndex:
 def join_flags(flag: dict[str, np.ndarray], n: int) -> np.ndarray:
     """Comma-separated flag names per row, in :data:`FLAGS` order."""
     text = np.full(n, "", dtype=object)
+    empty = np.ones(n, dtype=bool)
     for name in FLAGS:
         m = flag.get(name)
-        if m is not None and m.any():
-            text = text + np.where(m, name + ",", "").astype(object)
-    return np.array([t[:-1] for t in text], dtype=object) if n else text
+        if m is None or not m.any():
+            continue
+        text[m & empty] = name
+        more = m & ~empty
+        if more.any():
+            text[more] = text[more] + ("," + name)
+        empty &= ~m
+    return text
 
 
-def _json_codes(codes: np.ndarray) -> np.ndarray:
-    return ('{"code": "' + pd.Series(codes, dtype=object) + '"}').to_numpy(dtype=object)
+#: JSON text of the shares 0.0000 .. 1.0000 (a look-up is much faster than formatting floats).
+_SHARE_TEXT: Final = np.array(
+    [json.dumps(round(i / 10_000, 4)) for i in range(10_001)], dtype=object
+)
 
 
-def _json_lists(codes: np.ndarray, shares: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _json_lists(items: np.ndarray, shares: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """``[{"code": ..., "share": ...}, ...]`` per group of consecutive rows (groups start at
-    ``starts``), built with array operations (codes are digits: nothing to escape)."""
-    if not len(codes):
+    ``starts``); ``items`` are each row's ``{"code": "...", "share": `` prefix."""
+    if not len(items):
         return np.array([], dtype=object)
-    item = (
-        '{"code": "'
-        + pd.Series(codes, dtype=object)
-        + '", "share": '
-        + pd.Series(np.round(shares, 4)).astype(str)
-        + "}"
-    ).to_numpy(dtype=object)
-    last = np.r_[starts[1:] - 1, len(codes) - 1]
-    sep = np.full(len(codes), ", ", dtype=object)
-    sep[last] = ""
-    joined = np.add.reduceat(item + sep, starts)
-    return ("[" + pd.Series(joined, dtype=object) + "]").to_numpy(dtype=object)
+    q = np.clip(np.rint(shares * 10_000), 0, 10_000).astype(np.int64)
+    last = np.r_[starts[1:] - 1, len(items) - 1]
+    close = np.full(len(items), "}, ", dtype=object)
+    close[last] = "}]"
+    return "[" + np.add.reduceat(items + _SHARE_TEXT[q] + close, starts)
 
 
 @functools.lru_cache(maxsize=2)
