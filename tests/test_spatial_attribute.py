@@ -227,10 +227,23 @@ def test_saved_index_gives_the_same_answers(index, tmp_path, firms):
     # Plain arrays only: loading an index file must not unpickle (i.e. run) anything.
     with np.load(p, allow_pickle=False) as z:
         assert all(z[k].dtype != object for k in z.files)
+    assert CountyIndex.can_load(p)
     again = CountyIndex.load(p)
     a = attribute_points(firms, index)
     b = attribute_points(firms, again)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_an_index_file_of_another_layout_is_not_loadable(tmp_path):
+    old = tmp_path / "old.npz"
+    meta = np.frombuffer(b'{"format": 1}', dtype=np.uint8)
+    np.savez_compressed(old, meta=meta, polygons=np.array([b"x"], dtype=object))
+    assert not CountyIndex.can_load(old)
+    assert not CountyIndex.can_load(tmp_path / "missing.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    assert not CountyIndex.can_load(tmp_path / "junk.npz")
+    with pytest.raises(ValueError, match="format 1"):
+        CountyIndex.load(old)
 
 
 def test_county_index_is_cached_per_file_version(tmp_path):

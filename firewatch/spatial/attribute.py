@@ -466,6 +466,20 @@ class CountyIndex:
         tmp.replace(p)
         return p
 
+    @staticmethod
+    def can_load(path: str | Path) -> bool:
+        """Whether ``path`` is an index file in the layout this version of :meth:`load` reads.
+
+        Only the small metadata entry is read.  An index saved by another firewatch version, or
+        a damaged or missing file, gives ``False``: save the index again.
+        """
+        try:
+            with np.load(Path(path), allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes().decode())
+        except (OSError, ValueError, KeyError):  # missing, not an npz, no or bad meta entry
+            return False
+        return isinstance(meta, dict) and meta.get("format") == _FORMAT
+
     @classmethod
     def load(cls, path: str | Path) -> CountyIndex:
         """Load an index written by :meth:`save`."""
