@@ -287,7 +287,8 @@ def daily(
         typer.Option("--out", help="Folder for maps and bulletins (default: settings.output_dir)."),
     ] = None,
 ) -> None:
-    """The main job: fetch or ingest the day, attribute, summarise (later stages add to it)."""
+    """The main job: ingest or fetch the day, attribute to county and grid, classify, dispatch,
+    write the day's maps and bulletins, and print the counts."""
     from firewatch.pipeline import daily as run_daily
 
     settings = state().settings
@@ -319,6 +320,29 @@ def daily(
         from firewatch.cli.grids import print_grid_summary
 
         print_grid_summary(result.grid)
+    if result.classify is not None:  # issue 4
+        c = result.classify
+        classes = ", ".join(f"{k} {v}" for k, v in sorted(c.per_class.items()))
+        console.print(
+            f"classified {c.classified} points with model {c.model_version}: {classes}; "
+            f"{c.below_threshold} below the straw-probability threshold"
+        )
+    elif state().settings.classify.in_daily:
+        err_console.print("[yellow]no classifier model: points are not classified[/]")
+    if result.dispatch is not None:  # issue 7
+        d = result.dispatch
+        line = (
+            f"dispatch: {len(d.assigned)} points assigned, {d.reminders} reminders, "
+            f"{d.escalations} escalations"
+        )
+        if d.delivery is not None:
+            line += (
+                f"; notifications sent {d.delivery.messages_sent}, "
+                f"failed {d.delivery.messages_failed}"
+            )
+        console.print(line)
+        for msg in d.delivery.errors if d.delivery is not None else []:
+            err_console.print(f"[yellow]notification failed[/] {msg}")
     for name, path in result.outputs.items():
         console.print(f"{name}: {path}")
     console.print(f"store: {engine.url.render_as_string()}")
