@@ -243,11 +243,12 @@ def _load_part(engine: Engine, result: BlockResult) -> repo.RunSummary:
 
 def _saved_index(settings: Settings, dataset: Path) -> Path:
     """The county index saved beside the dataset for the workers; reused while still current."""
-    from firewatch.spatial.attribute import county_index
+    from firewatch.spatial.attribute import CountyIndex, county_index
 
     path = dataset / f"_county_index_{settings.boundaries_datum}.npz"
     source = Path(settings.boundaries_path)
-    if not path.exists() or path.stat().st_mtime_ns < source.stat().st_mtime_ns:
+    stale = not path.exists() or path.stat().st_mtime_ns < source.stat().st_mtime_ns
+    if stale or not CountyIndex.can_load(path):
         county_index(source, datum=settings.boundaries_datum).save(path)
     return path
 

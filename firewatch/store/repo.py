@@ -94,20 +94,21 @@ def _insert(conn: Connection) -> Any:
 def _upsert_detections(conn: Connection, rows: list[dict[str, Any]], run_id: int) -> None:
     insert = _insert(conn)
     table = cast(Table, Detection.__table__)
+    stmt = insert(table)
+    excluded = stmt.excluded
+    # A standard-product record supersedes the near-real-time one of the same detection.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["detection_id"],
+        set_={c: excluded[c] for c in (*RECORD_COLUMNS[1:], "run_id")},
+        where=and_(
+            table.c.product.like("%\\_NRT", escape="\\"),
+            excluded.product.like("%\\_SP", escape="\\"),
+        ),
+    )
+    # One statement compiled once, executed over the rows: SQLAlchemy batches the parameters
+    # ("insertmanyvalues") instead of compiling a new multi-row VALUES clause per chunk.
     for i in range(0, len(rows), _CHUNK):
-        chunk = [{**r, "run_id": run_id} for r in rows[i : i + _CHUNK]]
-        stmt = insert(table).values(chunk)
-        excluded = stmt.excluded
-        # A standard-product record supersedes the near-real-time one of the same detection.
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["detection_id"],
-            set_={c: excluded[c] for c in (*RECORD_COLUMNS[1:], "run_id")},
-            where=and_(
-                table.c.product.like("%\\_NRT", escape="\\"),
-                excluded.product.like("%\\_SP", escape="\\"),
-            ),
-        )
-        conn.execute(stmt)
+        conn.execute(stmt, [{**r, "run_id": run_id} for r in rows[i : i + _CHUNK]])
 
 
 def store_run(
