@@ -95,18 +95,23 @@ def footprint_angle(
     """
     phi = np.radians(np.asarray(lat, dtype="float64"))
     n = phi.shape[0] if phi.ndim else 1
-    sat = pd.Series(np.asarray(satellite, dtype=object) if satellite is not None else [None] * n)
-    dn = pd.Series(np.asarray(daynight, dtype=object) if daynight is not None else [None] * n)
-    incl = sat.map(INCLINATION_DEG).to_numpy(dtype="float64")
-    asc_day = sat.map(ASCENDING_BY_DAY)
-    flag = dn.map(_DAYNIGHT)  # a dict look-up: string methods on a million rows are slow
-    odd = flag.isna() & dn.notna()
-    if odd.any():  # " d", "Day", ...: normalise the few that need it
-        flag[odd] = dn[odd].astype(str).str.strip().str[:1].str.upper().map(_DAYNIGHT)
-    day = flag.eq("D").to_numpy(dtype=bool)
-    night = flag.eq("N").to_numpy(dtype=bool)
-    known = asc_day.notna().to_numpy() & (day | night) & np.isfinite(incl)
-    asc = asc_day.eq(True).to_numpy(dtype=bool)
+    sat = np.asarray(satellite, dtype=object) if satellite is not None else np.full(n, None)
+    dn = np.asarray(daynight, dtype=object) if daynight is not None else np.full(n, None)
+    # Work on the few distinct values (a million rows have a handful), then broadcast.
+    sat_code, sat_vals = pd.factorize(sat, use_na_sentinel=False)
+    dn_code, dn_vals = pd.factorize(dn, use_na_sentinel=False)
+    incl_u = np.array([INCLINATION_DEG.get(v, np.nan) for v in sat_vals], dtype="float64")
+    asc_u = np.array([ASCENDING_BY_DAY.get(v) for v in sat_vals], dtype=object)
+    flag_u = np.array(
+        [_DAYNIGHT.get(str(v).strip()[:1]) if isinstance(v, str) else None for v in dn_vals],
+        dtype=object,
+    )
+    incl = incl_u[sat_code]
+    day = (flag_u == "D")[dn_code]
+    night = (flag_u == "N")[dn_code]
+    known = np.array([a is not None for a in asc_u], dtype=bool)[sat_code]
+    known &= (day | night) & np.isfinite(incl)
+    asc = (asc_u == True)[sat_code]  # noqa: E712  (an object array of True/False/None)
     ascending = np.where(known, asc == day, True)
     s = np.clip(np.cos(np.radians(np.nan_to_num(incl, nan=98.5))) / np.cos(phi), -1.0, 1.0)
     beta = np.arcsin(s)  # inertial heading of an ascending pass, from north (negative: west)
