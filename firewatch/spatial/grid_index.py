@@ -725,9 +725,14 @@ class TileIndex:
         inner = np.concatenate([rest[~crossing], free])
         inner = inner[centre[inner] >= 0]
 
-        out_p = [np.flatnonzero(whole), inner]
-        out_v = [centre[whole], centre[inner]]
-        out_a = [fp_area[whole], fp_area[inner]]
+        # Footprints with one row (wholly inside their centre's polygon) need no sorting;
+        # only the rows of the exact path are sorted, then both are scattered into place.
+        one_p = np.concatenate([np.flatnonzero(whole), inner])
+        one_v = centre[one_p]
+        one_a = fp_area[one_p]
+        out_p: list[IntArray] = []
+        out_v: list[IntArray] = []
+        out_a: list[FloatArray] = []
         fallback = 0
         if len(f):
             p, v, ar, bad = self._exact(
@@ -742,11 +747,27 @@ class TileIndex:
                 out_p.append(gp)
                 out_v.append(gv)
                 out_a.append(ga)
-        pp = np.concatenate(out_p).astype(np.int64)
-        vv = np.concatenate(out_v).astype(np.int64)
-        aa = np.concatenate(out_a)
-        order = np.lexsort((vv, pp))
-        return FootprintOverlaps(pp[order], vv[order], aa[order], fp_area, centre, fallback)
+        if out_p:
+            mp = np.concatenate(out_p).astype(np.int64)
+            mv = np.concatenate(out_v).astype(np.int64)
+            ma = np.concatenate(out_a)
+        else:
+            mp, mv, ma = one_p[:0], one_v[:0], one_a[:0]
+        order = np.argsort(mp * (self.n + 1) + mv)  # (point, polygon) pairs are unique
+        mp, mv, ma = mp[order], mv[order], ma[order]
+        cnt = np.bincount(one_p, minlength=len(x)) + np.bincount(mp, minlength=len(x))
+        start = np.cumsum(cnt) - cnt
+        idx = np.arange(len(mp), dtype=np.int64)
+        first = np.maximum.accumulate(np.where(np.r_[True, mp[1:] != mp[:-1]], idx, 0))
+        pos_one = start[one_p]
+        pos_m = start[mp] + idx - first
+        total = len(one_p) + len(mp)
+        pp = np.empty(total, dtype=np.int64)
+        vv = np.empty(total, dtype=np.int64)
+        aa = np.empty(total, dtype=np.float64)
+        pp[pos_one], vv[pos_one], aa[pos_one] = one_p, one_v, one_a
+        pp[pos_m], vv[pos_m], aa[pos_m] = mp, mv, ma
+        return FootprintOverlaps(pp, vv, aa, fp_area, centre, fallback)
 
     def _exact(
         self,
