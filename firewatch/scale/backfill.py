@@ -341,12 +341,19 @@ def backfill(
     workers
         LocalCluster worker processes (default: the CPU count).
     blocksize
-        Bytes of CSV per task.
+        Largest number of bytes of CSV per task; on a LocalCluster smaller inputs are cut finer
+        so that every worker gets at least four blocks.
     progress
         Called with (blocks done, blocks total).
     """
     dataset = Path(dataset)
     dataset.mkdir(parents=True, exist_ok=True)
+    n_workers = workers or os.cpu_count() or 1
+    if engine_name == "dask" and scheduler is None:
+        # Enough blocks to keep every worker busy to the end: at least four per worker, but never
+        # more than ``blocksize`` each (memory) nor less than 4 MiB (per-task overhead).
+        total = sum(Path(f).stat().st_size for f in files)
+        blocksize = max(min(blocksize, -(-total // (4 * n_workers))), 4 * 2**20)
     blocks = [
         b for i, f in enumerate(files) for b in plan_blocks(f, file_index=i, blocksize=blocksize)
     ]
@@ -358,7 +365,7 @@ def backfill(
             settings,
             str(dataset),
             scheduler=scheduler,
-            workers=workers or os.cpu_count() or 1,
+            workers=n_workers,
         )
     else:
         raise ValueError(f"engine must be 'dask' or 'local', not {engine_name!r}")
