@@ -353,7 +353,7 @@ def backfill(
         # Enough blocks to keep every worker busy to the end: at least four per worker, but never
         # more than ``blocksize`` each (memory) nor less than 4 MiB (per-task overhead).
         total = sum(Path(f).stat().st_size for f in files)
-        blocksize = max(min(blocksize, -(-total // (4 * n_workers))), 4 * 2**20)
+        blocksize = min(blocksize, max(-(-total // (4 * n_workers)), 4 * 2**20))
     blocks = [
         b for i, f in enumerate(files) for b in plan_blocks(f, file_index=i, blocksize=blocksize)
     ]
