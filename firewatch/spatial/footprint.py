@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
 
 #: Orbit inclinations (degrees) of the fire-detecting satellites.
 INCLINATION_DEG: Final[dict[str, float]] = {
@@ -72,6 +73,19 @@ def km_per_degree(lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
     return per_lon, per_lat
 
 
+def _factorize(values: NDArray[np.object_]) -> tuple[IntArray, NDArray[np.object_]]:
+    """Codes and distinct values, missing values (None/NaN) coded as one more value ``None``.
+
+    (pandas' NA sentinel path is about twice as fast on object arrays as
+    ``use_na_sentinel=False``.)
+    """
+    code, uniq = pd.factorize(values)
+    vals = np.empty(len(uniq) + 1, dtype=object)
+    vals[: len(uniq)] = np.asarray(uniq, dtype=object)
+    vals[-1] = None
+    return np.where(code < 0, len(uniq), code), vals
+
+
 def footprint_angle(
     lat: ArrayLike,
     satellite: ArrayLike | None = None,
@@ -98,8 +112,8 @@ def footprint_angle(
     sat = np.asarray(satellite, dtype=object) if satellite is not None else np.full(n, None)
     dn = np.asarray(daynight, dtype=object) if daynight is not None else np.full(n, None)
     # Work on the few distinct values (a million rows have a handful), then broadcast.
-    sat_code, sat_vals = pd.factorize(sat, use_na_sentinel=False)
-    dn_code, dn_vals = pd.factorize(dn, use_na_sentinel=False)
+    sat_code, sat_vals = _factorize(sat)
+    dn_code, dn_vals = _factorize(dn)
     incl_u = np.array([INCLINATION_DEG.get(v, np.nan) for v in sat_vals], dtype="float64")
     asc_u = np.array([ASCENDING_BY_DAY.get(v) for v in sat_vals], dtype=object)
     flag_u = np.array(
@@ -113,10 +127,11 @@ def footprint_angle(
     known &= (day | night) & np.isfinite(incl)
     asc = (asc_u == True)[sat_code]  # noqa: E712  (an object array of True/False/None)
     ascending = np.where(known, asc == day, True)
-    s = np.clip(np.cos(np.radians(np.nan_to_num(incl, nan=98.5))) / np.cos(phi), -1.0, 1.0)
+    cos_phi = np.cos(phi)
+    s = np.clip(np.cos(np.radians(np.nan_to_num(incl, nan=98.5))) / cos_phi, -1.0, 1.0)
     beta = np.arcsin(s)  # inertial heading of an ascending pass, from north (negative: west)
     heading = np.where(ascending, beta, np.pi - beta)
-    east = _GROUND_SPEED_KM_S * np.sin(heading) - _EARTH_EQ_SPEED_KM_S * np.cos(phi)
+    east = _GROUND_SPEED_KM_S * np.sin(heading) - _EARTH_EQ_SPEED_KM_S * cos_phi
     north = _GROUND_SPEED_KM_S * np.cos(heading)
     alpha = np.arctan2(east, north)  # heading over the rotating Earth, clockwise from north
     theta = -alpha  # the scan axis is the heading turned 90° clockwise, as an axis (mod π)
