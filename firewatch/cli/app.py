@@ -7,18 +7,22 @@ imports them.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, overload
 
 import typer
 
 from firewatch.config import Settings, load_settings
 
-__all__ = ["ExitCode", "State", "app", "fail", "state"]
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+__all__ = ["ExitCode", "State", "app", "fail", "open_store", "parse_date", "state"]
 
 
 class ExitCode(enum.IntEnum):
@@ -111,3 +115,39 @@ def _main(
     except Exception as exc:  # pydantic ValidationError: show which setting is wrong
         fail(f"invalid settings: {exc}", ExitCode.USAGE)
     _state = State(settings=settings, verbosity=verbosity)
+
+
+def open_store(*, migrate: bool = False) -> Engine:
+    """The store of this invocation; ``migrate`` brings its schema up to date first.
+
+    Without ``migrate`` a store that is not at the current schema is refused with the command
+    that fixes it (exit 1).
+    """
+    from firewatch.errors import StoreError
+    from firewatch.store import connect, ensure_current, upgrade
+
+    engine = connect(state().settings.database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            ensure_current(engine)
+    except StoreError as exc:
+        fail(str(exc), ExitCode.ERROR)
+    return engine
+
+
+@overload
+def parse_date(value: str, *, option: str | None = None) -> dt.date: ...
+@overload
+def parse_date(value: None, *, option: str | None = None) -> None: ...
+
+
+def parse_date(value: str | None, *, option: str | None = None) -> dt.date | None:
+    """A ``YYYY-MM-DD`` option value as a date (``None`` stays ``None``); a usage error if not."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}", param_hint=option) from None

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from firewatch.cli.app import ExitCode, app, fail, state
-from firewatch.errors import FirewatchError, StoreError
+from firewatch.cli.app import ExitCode, app, fail, open_store, parse_date, state
+from firewatch.errors import FirewatchError
 
 if TYPE_CHECKING:
     from firewatch.publish.bulletin.content import Document
@@ -19,24 +18,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 _FORMATS = ("html", "docx", "xlsx", "pdf")
-
-
-def _engine() -> Any:
-    from firewatch.store import connect, ensure_current
-
-    engine = connect(state().settings.database_url)
-    try:
-        ensure_current(engine)
-    except StoreError as exc:
-        fail(str(exc), ExitCode.ERROR)
-    return engine
-
-
-def _date(value: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}", param_hint=option) from None
 
 
 def _formats(value: str) -> list[str]:
@@ -124,9 +105,9 @@ def bulletin_cmd(
     from firewatch.publish.bulletin.content import build_daily_bulletin
 
     settings = state().settings
-    the_day = _date(day, "--date")
+    the_day = parse_date(day, option="--date")
     fmts, eds, lg = _formats(formats), _editions(edition), _lang(lang)
-    engine = _engine()
+    engine = open_store()
     target = out or settings.output_dir
     map_png: bytes | None = None
     for ed in eds:
@@ -181,7 +162,7 @@ def report_cmd(
         )
     if week is not None:
         name = "week"
-        a, b = week_window(_date(week, "--week"))
+        a, b = week_window(parse_date(week, option="--week"))
     elif period is not None:
         if year is None:
             fail("--period needs --year", ExitCode.USAGE)
@@ -194,11 +175,11 @@ def report_cmd(
         if first is None or last is None:
             fail("--from needs --to (and the other way round)", ExitCode.USAGE)
         name = ""
-        a, b = _date(first, "--from"), _date(last, "--to")
+        a, b = parse_date(first, option="--from"), parse_date(last, option="--to")
         if b < a:
             fail(f"--to {b} is before --from {a}", ExitCode.USAGE)
     fmts, eds, lg = _formats(formats), _editions(edition), _lang(lang)
-    engine = _engine()
+    engine = open_store()
     for ed in eds:
         doc = build_period_report(
             engine,

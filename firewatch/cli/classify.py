@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from firewatch.cli.app import ExitCode, app, fail, state
+from firewatch.cli.app import ExitCode, app, fail, open_store, state
+from firewatch.cli.app import parse_date as _date
 from firewatch.errors import FirmsFormatError, ModelSchemaError
 
 console = Console()
@@ -18,23 +18,6 @@ err_console = Console(stderr=True)
 
 model_app = typer.Typer(help="Trained classifier models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-
-
-def _engine() -> Any:
-    from firewatch.store import connect, upgrade
-
-    engine = connect(state().settings.database_url)
-    upgrade(engine)
-    return engine
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _firms_files(paths: list[Path]) -> list[Path]:
@@ -90,7 +73,7 @@ def train(
     from firewatch.pipeline import ingest_file
 
     settings = state().settings
-    engine = _engine()
+    engine = open_store(migrate=True)
     refused = []
     for f in _firms_files(ingest or []):
         try:
@@ -149,7 +132,7 @@ def classify_cmd(
     from firewatch.classify.store import classify_stored
 
     settings = state().settings
-    engine = _engine()
+    engine = open_store(migrate=True)
     path = model_path or default_model_path(settings)
     try:
         model = load_model(path, landcover_available=settings.classify.landcover_path is not None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,11 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from firewatch.cli.app import ExitCode, app, fail, state
-from firewatch.errors import FirewatchError, FirmsApiError, FirmsFormatError, StoreError
+from firewatch.cli.app import open_store as _engine
+from firewatch.cli.app import parse_date as _date
+from firewatch.errors import FirewatchError, FirmsApiError, FirmsFormatError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from firewatch.pipeline import DaySummary
     from firewatch.store.repo import RunSummary
 
@@ -25,27 +24,6 @@ err_console = Console(stderr=True)
 
 db_app = typer.Typer(help="Store administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-
-def _engine(*, migrate: bool = False) -> Engine:
-    from firewatch.store import connect, ensure_current, upgrade
-
-    engine = connect(state().settings.database_url)
-    try:
-        if migrate:
-            upgrade(engine)
-        else:
-            ensure_current(engine)
-    except StoreError as exc:
-        fail(str(exc), ExitCode.ERROR)
-    return engine
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _runs_table(runs: list[RunSummary]) -> Table:

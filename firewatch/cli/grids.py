@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,11 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from firewatch.cli.app import ExitCode, app, fail, state
-from firewatch.errors import GridError, RegistryImportError, StoreError
+from firewatch.cli.app import open_store as _engine
+from firewatch.cli.app import parse_date as _date
+from firewatch.errors import GridError, RegistryImportError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from firewatch.spatial.grid import Grid, GridDaySummary
 
 __all__ = ["print_grid_summary"]
@@ -40,29 +39,6 @@ DatumOpt = Annotated[
     str | None,
     typer.Option("--datum", help="Datum of the grid file if it declares none: wgs84, gcj02, bd09."),
 ]
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
-
-
-def _engine(*, migrate: bool) -> Engine:
-    from firewatch.store import connect, ensure_current, upgrade
-
-    engine = connect(state().settings.database_url)
-    try:
-        if migrate:
-            upgrade(engine)
-        else:
-            ensure_current(engine)
-    except StoreError as exc:
-        fail(str(exc), ExitCode.ERROR)
-    return engine
 
 
 def _grid(path: Path | None, datum: str | None) -> Grid:

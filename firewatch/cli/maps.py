@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal, cast, get_args
 
@@ -10,18 +9,10 @@ import typer
 from rich.console import Console
 
 from firewatch.cli.app import ExitCode, app, fail, state
+from firewatch.cli.app import parse_date as _date
 from firewatch.errors import ConfigError, FirewatchError, GridError
 
 console = Console()
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 @app.command("map")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -14,11 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from firewatch.cli.app import ExitCode, app, fail, state
-from firewatch.errors import FirewatchError, FirmsApiError, StoreError
+from firewatch.cli.app import open_store as _engine
+from firewatch.cli.app import parse_date as _date
+from firewatch.errors import FirewatchError, FirmsApiError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from firewatch.dispatch.assign import DispatchResult
 
 console = Console()
@@ -26,27 +25,6 @@ err_console = Console(stderr=True)
 
 users_app = typer.Typer(help="Accounts of the review app.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
-
-
-def _engine(*, migrate: bool = False) -> Engine:
-    from firewatch.store import connect, ensure_current, upgrade
-
-    engine = connect(state().settings.database_url)
-    try:
-        if migrate:
-            upgrade(engine)
-        else:
-            ensure_current(engine)
-    except StoreError as exc:
-        fail(str(exc), ExitCode.ERROR)
-    return engine
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _read_password(stdin: bool) -> str:
