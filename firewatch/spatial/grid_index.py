@@ -704,11 +704,14 @@ class TileIndex:
         cnt = w * np.maximum(jh - jl + 1, 0)
         f = np.repeat(np.arange(len(rest), dtype=np.int64), cnt)
         off = _ragged_arange(cnt)
-        ti = il[f] + off % w[f]
-        tj = jl[f] + off // w[f]
-        tcode = self.lut[tj * nx + ti].astype(np.int64)
-        m = tcode <= -2
-        f, ti, tj, tk = f[m], ti[m], tj[m], -2 - tcode[m]
+        wf = w[f]
+        # off // w, exactly (small integers), without numpy's slow integer division
+        dj = ((off + 0.5) / wf).astype(np.int64)
+        ti = il[f] + (off - dj * wf)
+        tj = jl[f] + dj
+        tcode = self.lut[tj * nx + ti]
+        m = np.flatnonzero(tcode <= -2)
+        f, ti, tj, tk = f[m], ti[m], tj[m], -2 - tcode[m].astype(np.int64)
         g = rest[f]
         c0 = np.clip(np.floor(4 * ((xlo[g] - self.x0) / self.dx - ti) - _EPS), 0, 3)
         c1 = np.clip(np.floor(4 * ((xhi[g] - self.x0) / self.dx - ti) + _EPS), 0, 3)
@@ -718,7 +721,7 @@ class TileIndex:
             _ROWS[r0.astype(np.int64), r1.astype(np.int64)]
             & _COLS[c0.astype(np.int64), c1.astype(np.int64)]
         )
-        hit = (self.mask[tk] & rect) != 0
+        hit = np.flatnonzero((self.mask[tk] & rect) != 0)
         f, tk, rect = f[hit], tk[hit], rect[hit]
         crossing = np.zeros(len(rest), dtype=bool)
         crossing[f] = True
@@ -791,18 +794,17 @@ class TileIndex:
         start = self.tseg_ptr[tk]
         pc = self.tseg_ptr[tk + 1] - start
         entry = np.repeat(start, pc) + _ragged_arange(pc)
-        touch = (self.tseg_mask[entry] & np.repeat(rect, pc)) != 0
+        touch = np.flatnonzero((self.tseg_mask[entry] & np.repeat(rect, pc)) != 0)
         entry = entry[touch]
         g = np.repeat(fp, pc)[touch]
-        sg = self.tseg[entry]
-        s = self.tpiece_xy[entry]
-        near = (
+        s = np.take(self.tpiece_xy, entry, axis=0)
+        near = np.flatnonzero(
             (np.maximum(s[:, 0], s[:, 2]) >= x[g] - ex[g])
             & (np.minimum(s[:, 0], s[:, 2]) <= x[g] + ex[g])
             & (np.maximum(s[:, 1], s[:, 3]) >= y[g] - ey[g])
             & (np.minimum(s[:, 1], s[:, 3]) <= y[g] + ey[g])
         )
-        g, sg, s = g[near], sg[near], s[near]
+        g, sg, s = g[near], self.tseg[entry[near]], np.take(s, near, axis=0)
 
         # Local frame of each footprint: u along scan, v along track, km.
         c, sn = cos[g], sin[g]
@@ -844,14 +846,18 @@ class TileIndex:
             rising = np.where(dv > 0, 2.0 * A * B, -2.0 * A * B)
             part += np.where(ch, np.where(uc >= 0, -rising, rising), 0.0)
 
+        # A piece that misses the rectangle adds exactly 0 (and the centre polygon's row, if it
+        # has no other, is added below), so such rows need not be summed.
+        nz = np.flatnonzero(part != 0.0)
+        g, sg, part = g[nz], sg[nz], part[nz]
         # Sum per (footprint, polygon): +part for the left polygon, -part for the right one.
         # Rows come grouped by footprint, so the keys are nearly sorted already.
-        n1 = self.n + 1
+        nk = self.n + 1
         grp = np.r_[0, np.cumsum(g[1:] != g[:-1])] if len(g) else g
         kv = np.column_stack([self.seg_left[sg], self.seg_right[sg]]).ravel()
         vals = np.column_stack([part, -part]).ravel()
-        key = np.repeat(grp, 2) * n1 + kv
-        keep = kv >= 0
+        key = np.repeat(grp, 2) * nk + kv
+        keep = np.flatnonzero(kv >= 0)
         key, vals = key[keep], vals[keep]
         order = np.argsort(key, kind="stable")
         key, vals = key[order], vals[order]
@@ -859,8 +865,8 @@ class TileIndex:
         area = np.add.reduceat(vals, first) if len(first) else vals[:0]
         ukey = key[first]
         gfirst = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else g
-        gp = g[gfirst][ukey // n1]
-        gv = ukey % n1
+        gp = g[gfirst][ukey // nk]
+        gv = ukey % nk
         # The centre polygon's state at the centre (1) contributes the whole 2a × 2b once;
         # footprints whose centre polygon has no boundary inside get it as their only row.
         full = 4.0 * a[gp] * b[gp]
@@ -884,7 +890,7 @@ class TileIndex:
         per_fp = np.bincount(slot, weights=area, minlength=len(fps))
         bad_fp = per_fp > 4.0 * a[fps] * b[fps] * (1 + 1e-7) + 1e-12
         bad_fp[slot[~sane]] = True
-        good = ~bad_fp[slot] & (area > tol)
+        good = np.flatnonzero(~bad_fp[slot] & (area > tol))
         return gp[good], gv[good], np.clip(area[good], 0.0, full[good]), fps[bad_fp]
 
     def _geos_overlaps(
