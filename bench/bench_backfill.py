@@ -123,7 +123,7 @@ def main() -> None:
             rows.append((n, mb, t_single, t_dask, peak_single, peak_dask))
             csv.unlink()
     print(
-        f"\nbackfill: ingest + county attribution + GeoParquet, blocks of {args.blocksize_mb} MiB"
+        f"\nbackfill: ingest + county attribution + GeoParquet, blocks of at most {args.blocksize_mb} MiB"
     )
     print(
         f"{'rows':>11} {'CSV MiB':>8} {'single s':>9} {'dask s':>8} {'single rows/s':>14} "
