@@ -268,3 +268,39 @@ def test_the_tile_index_refuses_what_it_cannot_index() -> None:
         TileIndex(np.array([], dtype=object))
     with pytest.raises(ValueError, match="polygons"):
         TileIndex(np.array([shapely.Point(0, 0)], dtype=object))
+
+
+def test_touched_lists_match_the_footprint_overlaps_largest_first(demo: GridIndex) -> None:
+    # Large MODIS-like pixels near borders touch 2, 3 or more cells: every list must hold each
+    # overlapped cell once, largest share first, with the responsible cell at its head.
+    x, y = _near_boundaries(demo.grid, 3000, seed=5)
+    rng = np.random.default_rng(5)
+    scan = rng.choice([0.4, 1.0, 2.5, 4.0], len(x))
+    frame = pd.DataFrame(
+        {
+            "longitude": x,
+            "latitude": y,
+            "scan": scan,
+            "track": scan * 0.8,
+            "satellite": "Aqua",
+            "daynight": "D",
+        }
+    )
+    att = demo.attribute(frame)
+    angle = footprint_angle(y, frame["satellite"], frame["daynight"])
+    ref = demo.tiles.geos_overlaps(x, y, scan, scan * 0.8, angle)
+    codes = demo.grid.villages["code"].to_numpy()
+    sizes = []
+    for i, r in enumerate(att.itertuples()):
+        got = json.loads(r.touched)
+        shares = [t["share"] for t in got]
+        assert shares == sorted(shares, reverse=True)
+        rows = ref.point == i
+        want = ref.area_km2[rows] / ref.footprint_km2[i]
+        want_codes = set(codes[ref.polygon[rows][want > 1e-6]])
+        assert want_codes <= {t["code"] for t in got}
+        if got:
+            assert got[0]["code"] == r.village_code
+            assert r.share == pytest.approx(want.max(), abs=1e-9)
+        sizes.append(len(got))
+    assert {2, 3} <= set(sizes) and max(sizes) >= 4
