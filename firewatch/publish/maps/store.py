@@ -229,6 +229,9 @@ def write_daily_maps(
         suffix = "" if edition == "internal" else "_public"
         files = fmap.save(
             out / f"fire_map_{day.isoformat()}{suffix}.html",
+            # The daily map is an attachment people forward and open anywhere, intranets
+            # included: Leaflet goes inside the file; tiles still load where they can.
+            assets="inline",
             png=settings.map.daily_png,
             png_size=(settings.map.png_width, settings.map.png_height),
             png_scale=settings.map.png_scale,
