@@ -798,20 +798,23 @@ class TileIndex:
         entry = entry[touch]
         g = np.repeat(fp, pc)[touch]
         s = np.take(self.tpiece_xy, entry, axis=0)
+        # Each footprint's values are gathered once per row (random reads of large arrays).
+        xg, yg, exg, eyg = x[g], y[g], ex[g], ey[g]
         near = np.flatnonzero(
-            (np.maximum(s[:, 0], s[:, 2]) >= x[g] - ex[g])
-            & (np.minimum(s[:, 0], s[:, 2]) <= x[g] + ex[g])
-            & (np.maximum(s[:, 1], s[:, 3]) >= y[g] - ey[g])
-            & (np.minimum(s[:, 1], s[:, 3]) <= y[g] + ey[g])
+            (np.maximum(s[:, 0], s[:, 2]) >= xg - exg)
+            & (np.minimum(s[:, 0], s[:, 2]) <= xg + exg)
+            & (np.maximum(s[:, 1], s[:, 3]) >= yg - eyg)
+            & (np.minimum(s[:, 1], s[:, 3]) <= yg + eyg)
         )
         g, sg, s = g[near], self.tseg[entry[near]], np.take(s, near, axis=0)
+        xg, yg, kxg, kyg = xg[near], yg[near], kx[g], ky[g]
 
         # Local frame of each footprint: u along scan, v along track, km.
         c, sn = cos[g], sin[g]
-        e0 = (s[:, 0] - x[g]) * kx[g]
-        n0 = (s[:, 1] - y[g]) * ky[g]
-        e1 = (s[:, 2] - x[g]) * kx[g]
-        n1 = (s[:, 3] - y[g]) * ky[g]
+        e0 = (s[:, 0] - xg) * kxg
+        n0 = (s[:, 1] - yg) * kyg
+        e1 = (s[:, 2] - xg) * kxg
+        n1 = (s[:, 3] - yg) * kyg
         u0 = e0 * c + n0 * sn
         v0 = n0 * c - e0 * sn
         u1 = e1 * c + n1 * sn
