@@ -241,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             "daynight": dn,
         }
     )
-    w_ap, c_ap, a_pt = best(lambda: gi.attribute(frame, footprint=False), 1)
-    w_af, c_af, a_fp = best(lambda: gi.attribute(frame, footprint=True), 1)
+    w_ap, c_ap, a_pt = best(lambda: gi.attribute(frame, footprint=False), args.repeat)
+    w_af, c_af, a_fp = best(lambda: gi.attribute(frame, footprint=True), args.repeat)
     rows.append(("GridIndex.attribute, point-only", w_ap, c_ap, "codes, flags, JSON"))
     rows.append(
         (
