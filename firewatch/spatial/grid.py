@@ -719,21 +719,8 @@ def _json_lists(items: np.ndarray, shares: np.ndarray, starts: np.ndarray) -> np
     q = np.clip(np.rint(shares * 10_000), 0, 10_000).astype(np.int64)
     last = np.r_[starts[1:] - 1, len(items) - 1]
     close = _filled(len(items), "}, ")
-    close[last] = "}]\0["  # NUL marks the end of a list
-    # One str.join over all the pieces, split at the NULs: far fewer Python string objects
-    # than adding object arrays element-wise.
-    pieces = np.empty(3 * len(items), dtype=object)
-    pieces[0::3] = items
-    pieces[1::3] = _SHARE_TEXT[q]
-    pieces[2::3] = close
-    text = "[" + "".join(pieces.tolist())
-    parts = text[:-1].split("\0")
-    if len(parts) != len(starts):  # a NUL inside a code: join each list on its own
-        close[last] = "}]"
-        return "[" + np.add.reduceat(items + _SHARE_TEXT[q] + close, starts)
-    out = np.empty(len(starts), dtype=object)
-    out[:] = parts
-    return out
+    close[last] = "}]"
+    return "[" + np.add.reduceat(items + _SHARE_TEXT[q] + close, starts)
 
 
 @functools.lru_cache(maxsize=2)
