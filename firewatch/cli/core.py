@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import track
 from rich.table import Table
 
 from firewatch.cli.app import ExitCode, app, fail, state
@@ -76,7 +77,9 @@ def ingest(
 
     engine = _engine(migrate=True)
     runs, refused = [], []
-    for f in files:
+    # A progress bar on a terminal when there is more than one file; quiet in CI and pipes.
+    shown = len(files) > 1 and state().show_progress
+    for f in track(files, description="ingesting", console=err_console, disable=not shown):
         if not f.is_file():
             refused.append(f"{f}: no such file")
             continue
