@@ -6,24 +6,15 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-import geopandas as gpd
 from sqlalchemy import Engine
 
+from firewatch.sources.firms import as_geodataframe
 from firewatch.store import repo
 
-__all__ = ["FORMATS", "export_detections", "to_geodataframe"]
+__all__ = ["FORMATS", "export_detections"]
 
 #: Output suffix -> pyogrio driver (``None``: plain CSV).
 FORMATS: dict[str, str | None] = {".csv": None, ".geojson": "GeoJSON", ".gpkg": "GPKG"}
-
-
-def to_geodataframe(detections: repo.pd.DataFrame) -> gpd.GeoDataFrame:
-    """Detections (canonical + attribution columns) as points in EPSG:4326."""
-    return gpd.GeoDataFrame(
-        detections,
-        geometry=gpd.points_from_xy(detections["longitude"], detections["latitude"]),
-        crs="EPSG:4326",
-    )
 
 
 def export_detections(
@@ -60,7 +51,7 @@ def export_detections(
     else:
         if path.exists():
             path.unlink()  # GPKG would otherwise append a layer; re-running must be idempotent
-        to_geodataframe(det).to_file(
+        as_geodataframe(det).to_file(
             path, driver=FORMATS[suffix], layer="detections" if suffix == ".gpkg" else None
         )
     return len(det)

@@ -38,7 +38,6 @@ __all__ = [
     "load_quarantine",
     "load_runs",
     "store_run",
-    "update_attribution",
 ]
 
 log = logging.getLogger(__name__)
@@ -148,24 +147,15 @@ def store_run(
     rows = _records(frame, (*RECORD_COLUMNS, *ATTRIBUTION_COLUMNS))
     with engine.begin() as conn:
         before = conn.execute(select(func.count()).select_from(Detection)).scalar_one()
-        run = IngestRun(
-            kind=kind,
-            origin=origin,
-            input_sha256=input_sha256,
-            product=product,
-            started_at=started_at or utcnow(),
-            status="running",
-            rows_read=rows_read,
-        )
         res = conn.execute(
             insert(IngestRun).values(
-                kind=run.kind,
-                origin=run.origin,
-                input_sha256=run.input_sha256,
-                product=run.product,
-                started_at=run.started_at,
-                status=run.status,
-                rows_read=run.rows_read,
+                kind=kind,
+                origin=origin,
+                input_sha256=input_sha256,
+                product=product,
+                started_at=started_at or utcnow(),
+                status="running",
+                rows_read=rows_read,
             )
         )
         run_id = int(res.inserted_primary_key[0])  # type: ignore[index]
@@ -301,24 +291,6 @@ def load_detections(
         df[c] = df[c].astype("float64")
     df["origin_line"] = df["origin_line"].astype(np.int64)
     return df
-
-
-def update_attribution(engine: Engine, frame: pd.DataFrame) -> int:
-    """Rewrite the county attribution of stored detections (after boundaries change)."""
-    rows = _records(frame, ("detection_id", *ATTRIBUTION_COLUMNS))
-    table = cast(Table, Detection.__table__)
-    from sqlalchemy import bindparam
-
-    stmt = (
-        table.update()
-        .where(table.c.detection_id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in ATTRIBUTION_COLUMNS})
-    )
-    params = [{f"b_{k}" if k != "detection_id" else "b_id": v for k, v in r.items()} for r in rows]
-    with engine.begin() as conn:
-        for i in range(0, len(params), _CHUNK):
-            conn.execute(stmt, params[i : i + _CHUNK])
-    return len(rows)
 
 
 def load_runs(engine: Engine, *, limit: int = 50) -> pd.DataFrame:
