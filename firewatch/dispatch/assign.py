@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +100,27 @@ def _bjt(t: dt.datetime) -> str:
     return pd.Timestamp(t).tz_convert(BEIJING_TZ).strftime("%m-%d %H:%M")
 
 
-def _line(a: dict[str, Any], settings: Settings) -> str:
+def _event(
+    kind: str,
+    key: str,
+    r: Mapping[str, Any],
+    settings: Settings,
+    *,
+    responsible_code: str | None = None,
+    shown: Mapping[str, Any] | None = None,
+) -> Event:
+    """A notification event about assignment row ``r`` (``key`` makes it sent at most once)."""
+    return Event(
+        key=key,
+        kind=kind,
+        detection_id=r["detection_id"],
+        grid_code=r["grid_code"],
+        responsible_code=responsible_code or r["responsible_code"],
+        line=_line(shown if shown is not None else r, settings),
+    )
+
+
+def _line(a: Mapping[str, Any], settings: Settings) -> str:
     """One line of a notification about one point (no names or phones: it goes to groups)."""
     place = " ".join(x for x in (a.get("county_name"), a.get("grid_name")) if x)
     base = settings.review.base_url.rstrip("/")
@@ -266,13 +286,13 @@ def assign_new(
             at=now,
         )
         events = [
-            Event(
-                key=f"assign:{r['detection_id']}",
-                kind="assignment",
-                detection_id=r["detection_id"],
-                grid_code=r["grid_code"],
+            _event(
+                "assignment",
+                f"assign:{r['detection_id']}",
+                r,
+                settings,
                 responsible_code=r["grid_code"],
-                line=_line(details[r["detection_id"]] | r, settings),
+                shown=details[r["detection_id"]] | r,
             )
             for r in rows
             if r["detection_id"] in new
@@ -345,13 +365,8 @@ def remind_and_escalate(
                 .values(reminded_at=now)
             )
             events.append(
-                Event(
-                    key=f"remind:{r['detection_id']}:{r['escalation_level']}",
-                    kind="reminder",
-                    detection_id=r["detection_id"],
-                    grid_code=r["grid_code"],
-                    responsible_code=r["responsible_code"],
-                    line=_line(r, settings),
+                _event(
+                    "reminder", f"remind:{r['detection_id']}:{r['escalation_level']}", r, settings
                 )
             )
         reminders = len(events)
@@ -380,13 +395,11 @@ def remind_and_escalate(
                     )
                     top_overdue.append((r["detection_id"], {"level": r["responsible_level"]}))
                     events.append(
-                        Event(
-                            key=f"overdue:{r['detection_id']}:{r['escalation_level']}",
-                            kind="overdue",
-                            detection_id=r["detection_id"],
-                            grid_code=r["grid_code"],
-                            responsible_code=r["responsible_code"],
-                            line=_line(r, settings),
+                        _event(
+                            "overdue",
+                            f"overdue:{r['detection_id']}:{r['escalation_level']}",
+                            r,
+                            settings,
                         )
                     )
                 continue
@@ -417,13 +430,13 @@ def remind_and_escalate(
                 (r["detection_id"], {"from": r["responsible_code"], "to": code, "level": level})
             )
             events.append(
-                Event(
-                    key=f"escalate:{r['detection_id']}:{r['escalation_level'] + 1}",
-                    kind="escalation",
-                    detection_id=r["detection_id"],
-                    grid_code=r["grid_code"],
+                _event(
+                    "escalation",
+                    f"escalate:{r['detection_id']}:{r['escalation_level'] + 1}",
+                    r,
+                    settings,
                     responsible_code=code,
-                    line=_line(r | {"deadline": new_deadline}, settings),
+                    shown=r | {"deadline": new_deadline},
                 )
             )
         escalations = len(escalated)
