@@ -304,3 +304,45 @@ def test_touched_lists_match_the_footprint_overlaps_largest_first(demo: GridInde
             assert r.share == pytest.approx(want.max(), abs=1e-9)
         sizes.append(len(got))
     assert {2, 3} <= set(sizes) and max(sizes) >= 4
+
+
+def test_footprint_results_do_not_depend_on_the_order_of_the_points(demo: GridIndex) -> None:
+    # The index works through points in blocks of nearby tiles; the caller's order comes back.
+    x, y = _near_boundaries(demo.grid, 3000, seed=6)
+    rng = np.random.default_rng(6)
+    scan, track, angle = rng.uniform(0.3, 4.8, 3000), rng.uniform(0.3, 2.0, 3000), 0.2
+    fo = demo.tiles.footprint_overlaps(x, y, scan, track, angle)
+    perm = rng.permutation(3000)
+    fq = demo.tiles.footprint_overlaps(x[perm], y[perm], scan[perm], track[perm], angle)
+    assert (np.diff(fq.point) >= 0).all()
+    inv = np.argsort(perm)
+    assert np.array_equal(fq.centre[inv], fo.centre)
+    assert np.array_equal(fq.footprint_km2[inv], fo.footprint_km2)
+    rows = pd.Series(fo.area_km2, index=pd.MultiIndex.from_arrays([fo.point, fo.polygon]))
+    back = pd.Series(fq.area_km2, index=pd.MultiIndex.from_arrays([perm[fq.point], fq.polygon]))
+    pd.testing.assert_series_equal(back.sort_index(), rows.sort_index(), rtol=0, atol=1e-12)
+
+
+def test_a_footprint_over_hundreds_of_cells_is_measured_with_geos() -> None:
+    # 6,400 cells of ~80 × 110 m: a 4.8 × 2 km MODIS pixel covers over 1,000 of them, more than the
+    # compiled path sums per pixel, so GEOS measures it; a small pixel stays on the fast path.
+    side = 0.001
+    cells = np.array(
+        [shapely.box(131 + i * side, 46 + j * side, 131 + (i + 1) * side, 46 + (j + 1) * side)
+         for j in range(80) for i in range(80)],
+        dtype=object,
+    )  # fmt: skip
+    index = TileIndex(cells)
+    x, y = np.array([131.04, 131.0123]), np.array([46.04, 46.0171])
+    scan, track, angle = np.array([4.8, 0.4]), np.array([2.0, 0.35]), np.array([0.26, -0.1])
+    fo = index.footprint_overlaps(x, y, scan, track, angle)
+    assert fo.fallback == 1
+    ref = index.geos_overlaps(x, y, scan, track, angle)
+    keep = ref.area_km2 > 1e-9
+    assert np.array_equal(fo.point, ref.point[keep])
+    assert np.array_equal(fo.polygon, ref.polygon[keep])
+    assert np.allclose(fo.area_km2, ref.area_km2[keep], rtol=0, atol=1e-9)
+    assert (fo.point == 0).sum() > 256
+    assert 1 < (fo.point == 1).sum() < 30
+    # Each pixel is shared out completely (both lie inside the block of cells).
+    assert np.allclose(np.bincount(fo.point, weights=fo.area_km2), scan * track, rtol=1e-9)

@@ -6,7 +6,7 @@ A regular raster of *tiles* covers the polygons.  While the index is built, ever
 is cut at the tile lines (a "supercover" of each segment), so the index knows exactly which
 tiles a boundary touches; those tiles are *mixed*.  Every other tile lies inside one polygon,
 or outside all of them, which a scan-line fill of the tile centres tells; those tiles are
-*pure*.  Everything is numpy on arrays of segments: no Python loop per polygon or per point.
+*pure*.  Building is numpy on arrays of segments: no Python loop per polygon.
 
 * A point in a pure tile gets that tile's polygon from one array look-up.  A point in a mixed
   tile is tested with GEOS (``shapely.contains_xy`` on prepared polygons) against the few
@@ -18,8 +18,12 @@ or outside all of them, which a scan-line fill of the tile centres tells; those 
   For the others the area of the rectangle inside each polygon is integrated exactly along the
   boundary pieces stored in the tiles it covers (Green's theorem: the clipped boundary pieces,
   plus the stretches of the rectangle's sides that lie inside, whose inside/outside state is
-  carried from the centre by counting crossings).  A result that does not add up (only possible
-  for degenerate input, e.g. a centre exactly on a boundary) is recomputed with GEOS.
+  carried from the centre by counting crossings); a 4×4 sub-cell mask per tile and per piece
+  skips the pieces the footprint cannot reach.  That loop is compiled
+  (:mod:`firewatch.spatial._kernels`, numba) and runs over the points in blocks of nearby
+  tiles, so each tile's pieces are read from memory once per block, not once per point.  A
+  result that does not add up (only possible for degenerate input, e.g. a centre exactly on a
+  boundary) or a footprint over more than 256 cells is recomputed with GEOS.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from firewatch.spatial import _kernels
 from firewatch.spatial.footprint import footprint_polygons, km_per_degree
 
 __all__ = ["FootprintOverlaps", "TileIndex"]
@@ -59,32 +64,7 @@ def _masks() -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
 
 
 _ROWS, _COLS = _masks()
-
-
-def _masks12() -> tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.uint64]]:
-    """Tables for the 12×12 sub-cell neighbourhood of a tile (3×3 tiles of 4×4 sub-cells).
-
-    The neighbourhood is three 64-bit words of four 12-bit rows each.  ``spread[m]`` places a
-    tile's 4×4 mask ``m`` in the first four columns of a word; ``rows[r0, r1]`` selects rows
-    r0..r1 of a word; ``cols[c0, c1]`` selects columns c0..c1 in all four rows.
-    """
-    m = np.arange(1 << 16, dtype=np.uint64)
-    spread = np.zeros(1 << 16, dtype=np.uint64)
-    for r in range(4):
-        spread |= ((m >> np.uint64(4 * r)) & np.uint64(0xF)) << np.uint64(12 * r)
-    rows = np.zeros((4, 4), dtype=np.uint64)
-    for lo in range(4):
-        for hi in range(lo, 4):
-            rows[lo, hi] = sum(0xFFF << (12 * r) for r in range(lo, hi + 1))
-    cols = np.zeros((12, 12), dtype=np.uint64)
-    for lo in range(12):
-        for hi in range(lo, 12):
-            line = sum(1 << c for c in range(lo, hi + 1))
-            cols[lo, hi] = sum(line << (12 * r) for r in range(4))
-    return spread, rows, cols
-
-
-_SPREAD, _ROWS12, _COLS12 = _masks12()
+_ROWS64, _COLS64 = _ROWS.astype(np.int64), _COLS.astype(np.int64)
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:
@@ -350,7 +330,7 @@ class TileIndex:
                 (1 - thi) * ya + thi * yb,
             ]
         )
-        self.tseg_mask = np.bitwise_or.reduceat(bits[order], starts).astype(np.uint16)
+        piece_mask = np.bitwise_or.reduceat(bits[order], starts).astype(np.uint16)
         del pu0, pv0, pu1, pv1, mu, mv, piece_tile, pk, ti, tj, bits, order, t0, t1
 
         # Candidates of each mixed tile for exact point tests: the polygon covering the tile
@@ -427,26 +407,25 @@ class TileIndex:
             cur = nxt
         self.rings = rings.ravel()
 
-        # 12×12 sub-cell masks of the 3×3 neighbourhood of every tile next to a mixed tile:
-        # one look-up screens a footprint that fits in its centre tile's neighbourhood.
-        mixed2 = mixed.reshape(ny, nx)
-        near = mixed2.copy()
-        near[1:, :] |= mixed2[:-1, :]
-        near[:-1, :] |= mixed2[1:, :]
-        tmp = near.copy()
-        near[:, 1:] |= tmp[:, :-1]
-        near[:, :-1] |= tmp[:, 1:]
-        near_ids = np.flatnonzero(near)
-        self.near_of = np.full(ntiles, -1, dtype=np.int32)
-        self.near_of[near_ids] = np.arange(len(near_ids), dtype=np.int32)
-        words = np.zeros((len(near_ids), 3), dtype=np.uint64)
-        for dj in (-1, 0, 1):
-            for di in (-1, 0, 1):
-                nbr = near_ids + dj * nx + di
-                code = lut[np.clip(nbr, 0, ntiles - 1)].astype(np.int64)
-                msk = np.where(code <= -2, mask[np.maximum(-2 - code, 0)], 0)
-                words[:, dj + 1] |= _SPREAD[msk] << np.uint64(4 * (di + 1))
-        self.near_words = words
+        # The footprint kernel's layout: one read per tile and one cache line per piece.
+        # ``fp_code``: a pure tile's polygon × 32 + its ring count, else the lut's code;
+        # ``tile_head``: each mixed tile's first and end piece and its sub-cell mask;
+        # ``pieces``: x0, y0, x1, y1, left and right polygon, sub-cell mask (and padding).
+        if self.n >= (1 << 31) // 32:
+            raise ValueError("TileIndex holds at most 67 million polygons")
+        self.fp_code = np.where(lut >= 0, lut.astype(np.int64) * 32 + self.rings, lut).astype(
+            np.int32
+        )
+        self.tile_head = np.column_stack(
+            [self.tseg_ptr[:-1], self.tseg_ptr[1:], mask.astype(np.int64)]
+        )
+        pieces = np.zeros((len(self.tseg), 8), dtype=np.float64)
+        pieces[:, :4] = self.tpiece_xy
+        pieces[:, 4] = bleft[self.tseg]
+        pieces[:, 5] = bright[self.tseg]
+        pieces[:, 6] = piece_mask
+        self.pieces = pieces
+        self.tpiece_xy = pieces[:, :4]  # one copy of the coordinates
         log.debug(
             "tile index: %d polygons, %d×%d tiles of %.4f×%.4f°, %d mixed, %d boundary segments",
             self.n,
@@ -638,12 +617,16 @@ class TileIndex:
         """
         x = np.asarray(lon, dtype="float64")
         y = np.asarray(lat, dtype="float64")
-        a = np.asarray(scan_km, dtype="float64") / 2.0
-        b = np.asarray(track_km, dtype="float64") / 2.0
+        n = len(x)
         th = np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape)
-        nx = self.nx
+        # Work in an order of blocks of nearby tiles: the tiles' data is then read from
+        # memory once per block rather than once per point (3× faster on random order).
+        perm = _kernels.block_order(x, y, self.x0, self.y0, self.dx, self.dy, self.nx, self.ny, 16)
+        x, y, th = x[perm], y[perm], th[perm]
+        a = np.asarray(scan_km, dtype="float64")[perm] / 2.0
+        b = np.asarray(track_km, dtype="float64")[perm] / 2.0
         ci, cj, ok = self._tiles(x, y)
-        tile = np.where(ok, cj * nx + ci, 0)
+        tile = np.where(ok, cj * self.nx + ci, 0)
         code = np.where(ok, self.lut[tile], -1).astype(np.int64)
         centre = np.where(code >= 0, code, -1)
         mp = np.flatnonzero(code <= -2)
@@ -656,245 +639,24 @@ class TileIndex:
 
         kx, ky = km_per_degree(y)
         cos, sin = np.cos(th), np.sin(th)
-        ex = (np.abs(a * cos) + np.abs(b * sin)) / kx  # half extents in degrees
-        ey = (np.abs(a * sin) + np.abs(b * cos)) / ky
-        fp_area = 4.0 * a * b
-        xlo, xhi, ylo, yhi = x - ex, x + ex, y - ey, y + ey
-        i_lo = np.floor((xlo - self.x0) / self.dx - _EPS).astype(np.int64)
-        i_hi = np.floor((xhi - self.x0) / self.dx + _EPS).astype(np.int64)
-        j_lo = np.floor((ylo - self.y0) / self.dy - _EPS).astype(np.int64)
-        j_hi = np.floor((yhi - self.y0) / self.dy + _EPS).astype(np.int64)
-        # Stage 1: a block of pure tiles around the centre holds the whole footprint.
-        need = np.maximum(np.maximum(ci - i_lo, i_hi - ci), np.maximum(cj - j_lo, j_hi - cj))
-        ring = np.where(ok, self.rings[tile], 0).astype(np.int64)
-        whole = ok & (code >= 0) & (ring >= need + 1)
-        rest = np.flatnonzero(~whole & np.isfinite(ex) & np.isfinite(ey))
-        # Stage 1b: footprints within their centre tile's 3×3 neighbourhood, screened with its
-        # 12×12 sub-cell mask.
-        small = need[rest] <= 1
-        sr = rest[small]
-        q = self.near_of[tile[sr]].astype(np.int64)
-        clear = q < 0  # no mixed tile around: all pure or all empty
-        qs = np.maximum(q, 0)
-        ux = (ci[sr] - 1).astype("float64")
-        vy = (cj[sr] - 1).astype("float64")
-        C0 = np.clip(np.floor(4 * ((xlo[sr] - self.x0) / self.dx - ux) - _EPS), 0, 11)
-        C1 = np.clip(np.floor(4 * ((xhi[sr] - self.x0) / self.dx - ux) + _EPS), 0, 11)
-        R0 = np.clip(np.floor(4 * ((ylo[sr] - self.y0) / self.dy - vy) - _EPS), 0, 11)
-        R1 = np.clip(np.floor(4 * ((yhi[sr] - self.y0) / self.dy - vy) + _EPS), 0, 11)
-        C0, C1, R0, R1 = (v.astype(np.int64) for v in (C0, C1, R0, R1))
-        cols = _COLS12[C0, C1]
-        touched = np.zeros(len(sr), dtype=bool)
-        for w in range(3):
-            lo = np.clip(R0 - 4 * w, 0, 3)
-            hi = np.clip(R1 - 4 * w, 0, 3)
-            span = (4 * w <= R1) & (4 * w + 3 >= R0)
-            rect_w = np.where(span, _ROWS12[lo, hi] & cols, np.uint64(0))
-            touched |= (self.near_words[qs, w] & rect_w) != 0
-        touched &= ~clear
-        free = sr[~touched]
-        rest = np.concatenate([sr[touched], rest[~small]])
-
-        # Stage 2: the 4×4 sub-cell masks of the mixed tiles the footprint's box covers.
-        il = np.clip(i_lo[rest], 0, nx - 1)
-        ih = np.clip(i_hi[rest], 0, nx - 1)
-        jl = np.clip(j_lo[rest], 0, self.ny - 1)
-        jh = np.clip(j_hi[rest], 0, self.ny - 1)
-        w = np.maximum(ih - il + 1, 0)
-        cnt = w * np.maximum(jh - jl + 1, 0)
-        f = np.repeat(np.arange(len(rest), dtype=np.int64), cnt)
-        off = _ragged_arange(cnt)
-        wf = w[f]
-        # off // w, exactly (small integers), without numpy's slow integer division
-        dj = ((off + 0.5) / wf).astype(np.int64)
-        ti = il[f] + (off - dj * wf)
-        tj = jl[f] + dj
-        tcode = self.lut[tj * nx + ti]
-        m = np.flatnonzero(tcode <= -2)
-        f, ti, tj, tk = f[m], ti[m], tj[m], -2 - tcode[m].astype(np.int64)
-        g = rest[f]
-        c0 = np.clip(np.floor(4 * ((xlo[g] - self.x0) / self.dx - ti) - _EPS), 0, 3)
-        c1 = np.clip(np.floor(4 * ((xhi[g] - self.x0) / self.dx - ti) + _EPS), 0, 3)
-        r0 = np.clip(np.floor(4 * ((ylo[g] - self.y0) / self.dy - tj) - _EPS), 0, 3)
-        r1 = np.clip(np.floor(4 * ((yhi[g] - self.y0) / self.dy - tj) + _EPS), 0, 3)
-        rect = (
-            _ROWS[r0.astype(np.int64), r1.astype(np.int64)]
-            & _COLS[c0.astype(np.int64), c1.astype(np.int64)]
-        )
-        hit = np.flatnonzero((self.mask[tk] & rect) != 0)
-        f, tk, rect = f[hit], tk[hit], rect[hit]
-        crossing = np.zeros(len(rest), dtype=bool)
-        crossing[f] = True
-        inner = np.concatenate([rest[~crossing], free])
-        inner = inner[centre[inner] >= 0]
-
-        # Footprints with one row (wholly inside their centre's polygon) need no sorting;
-        # only the rows of the exact path are sorted, then both are scattered into place.
-        one_p = np.concatenate([np.flatnonzero(whole), inner])
-        one_v = centre[one_p]
-        one_a = fp_area[one_p]
-        out_p: list[IntArray] = []
-        out_v: list[IntArray] = []
-        out_a: list[FloatArray] = []
-        fallback = 0
-        if len(f):
-            p, v, ar, bad = self._exact(
-                rest[f], tk, rect, x, y, a, b, cos, sin, kx, ky, centre, ex, ey
-            )
-            out_p.append(p)
-            out_v.append(v)
-            out_a.append(ar)
-            if len(bad):
-                fallback = len(bad)
-                gp, gv, ga = self._geos_overlaps(bad, x, y, a, b, th, kx, ky)
-                out_p.append(gp)
-                out_v.append(gv)
-                out_a.append(ga)
-        if out_p:
-            mp = np.concatenate(out_p).astype(np.int64)
-            mv = np.concatenate(out_v).astype(np.int64)
-            ma = np.concatenate(out_a)
-        else:
-            mp, mv, ma = one_p[:0], one_v[:0], one_a[:0]
-        order = np.argsort(mp * (self.n + 1) + mv)  # (point, polygon) pairs are unique
-        mp, mv, ma = mp[order], mv[order], ma[order]
-        cnt = np.bincount(one_p, minlength=len(x)) + np.bincount(mp, minlength=len(x))
-        start = np.cumsum(cnt) - cnt
-        idx = np.arange(len(mp), dtype=np.int64)
-        first = np.maximum.accumulate(np.where(np.r_[True, mp[1:] != mp[:-1]], idx, 0))
-        pos_one = start[one_p]
-        pos_m = start[mp] + idx - first
-        total = len(one_p) + len(mp)
-        pp = np.empty(total, dtype=np.int64)
-        vv = np.empty(total, dtype=np.int64)
-        aa = np.empty(total, dtype=np.float64)
-        pp[pos_one], vv[pos_one], aa[pos_one] = one_p, one_v, one_a
-        pp[pos_m], vv[pos_m], aa[pos_m] = mp, mv, ma
-        return FootprintOverlaps(pp, vv, aa, fp_area, centre, fallback)
-
-    def _exact(
-        self,
-        fp: IntArray,
-        tk: IntArray,
-        rect: NDArray[np.uint16],
-        x: FloatArray,
-        y: FloatArray,
-        a: FloatArray,
-        b: FloatArray,
-        cos: FloatArray,
-        sin: FloatArray,
-        kx: FloatArray,
-        ky: FloatArray,
-        centre: IntArray,
-        ex: FloatArray,
-        ey: FloatArray,
-    ) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
-        """Boundary-integral overlap areas of footprints ``fp`` with the segments of tiles
-        ``tk`` (one row per footprint and touched tile; ``rect``: the footprint's sub-cells)."""
-        start = self.tseg_ptr[tk]
-        pc = self.tseg_ptr[tk + 1] - start
-        entry = np.repeat(start, pc) + _ragged_arange(pc)
-        touch = np.flatnonzero((self.tseg_mask[entry] & np.repeat(rect, pc)) != 0)
-        entry = entry[touch]
-        g = np.repeat(fp, pc)[touch]
-        s = np.take(self.tpiece_xy, entry, axis=0)
-        # Each footprint's values are gathered once per row (random reads of large arrays).
-        xg, yg, exg, eyg = x[g], y[g], ex[g], ey[g]
-        near = np.flatnonzero(
-            (np.maximum(s[:, 0], s[:, 2]) >= xg - exg)
-            & (np.minimum(s[:, 0], s[:, 2]) <= xg + exg)
-            & (np.maximum(s[:, 1], s[:, 3]) >= yg - eyg)
-            & (np.minimum(s[:, 1], s[:, 3]) <= yg + eyg)
-        )
-        g, sg, s = g[near], self.tseg[entry[near]], np.take(s, near, axis=0)
-        xg, yg, kxg, kyg = xg[near], yg[near], kx[g], ky[g]
-
-        # Local frame of each footprint: u along scan, v along track, km.
-        c, sn = cos[g], sin[g]
-        e0 = (s[:, 0] - xg) * kxg
-        n0 = (s[:, 1] - yg) * kyg
-        e1 = (s[:, 2] - xg) * kxg
-        n1 = (s[:, 3] - yg) * kyg
-        u0 = e0 * c + n0 * sn
-        v0 = n0 * c - e0 * sn
-        u1 = e1 * c + n1 * sn
-        v1 = n1 * c - e1 * sn
-        A = a[g]
-        B = b[g]
-        du = u1 - u0
-        dv = v1 - v0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # Parameters where the segment meets the lines u=±A and v=±B (±inf when parallel;
-            # NaN only for a segment lying on such a line, which fmin/fmax then ignore).
-            iu = 1.0 / du
-            iv = 1.0 / dv
-            tl = (-A - u0) * iu
-            tr = (A - u0) * iu
-            tbot = (-B - v0) * iv
-            ttop = (B - v0) * iv
-            # Liang–Barsky: the clip of the segment to the rectangle is [t0, t1].
-            t0 = np.fmax(np.fmax(np.fmin(tl, tr), np.fmin(tbot, ttop)), 0.0)
-            t1 = np.fmin(np.fmin(np.fmax(tl, tr), np.fmax(tbot, ttop)), 1.0)
-            part = np.where(t1 > t0, (u0 + du * (t0 + t1) * 0.5) * dv * (t1 - t0), 0.0)
-            # Crossings of the right and left sides: the length of each side inside a polygon
-            # is its state at v=0 times 2b, corrected at each crossing (moving +v).
-            up = np.where(du > 0, A, -A)
-            for side, t in ((A, tr), (-A, tl)):
-                vc = v0 + t * dv
-                cr = ((u0 < side) != (u1 < side)) & (vc >= -B) & (vc < B)
-                part += np.where(cr, np.where(vc >= 0, up * (B - vc), -up * (B + vc)), 0.0)
-            # Crossings of the centre line v=0 carry the state from the centre to each side.
-            uc = u0 - v0 * iv * du
-            ch = ((v0 < 0) != (v1 < 0)) & (uc >= -A) & (uc < A)
-            rising = np.where(dv > 0, 2.0 * A * B, -2.0 * A * B)
-            part += np.where(ch, np.where(uc >= 0, -rising, rising), 0.0)
-
-        # A piece that misses the rectangle adds exactly 0 (and the centre polygon's row, if it
-        # has no other, is added below), so such rows need not be summed.
-        nz = np.flatnonzero(part != 0.0)
-        g, sg, part = g[nz], sg[nz], part[nz]
-        # Sum per (footprint, polygon): +part for the left polygon, -part for the right one.
-        # Rows come grouped by footprint, so the keys are nearly sorted already.
-        nk = self.n + 1
-        grp = np.r_[0, np.cumsum(g[1:] != g[:-1])] if len(g) else g
-        kv = np.column_stack([self.seg_left[sg], self.seg_right[sg]]).ravel()
-        vals = np.column_stack([part, -part]).ravel()
-        key = np.repeat(grp, 2) * nk + kv
-        keep = np.flatnonzero(kv >= 0)
-        key, vals = key[keep], vals[keep]
-        order = np.argsort(key, kind="stable")
-        key, vals = key[order], vals[order]
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
-        area = np.add.reduceat(vals, first) if len(first) else vals[:0]
-        ukey = key[first]
-        gfirst = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else g
-        gp = g[gfirst][ukey // nk]
-        gv = ukey % nk
-        # The centre polygon's state at the centre (1) contributes the whole 2a × 2b once;
-        # footprints whose centre polygon has no boundary inside get it as their only row.
-        full = 4.0 * a[gp] * b[gp]
-        is_c = gv == centre[gp]
-        area = area + np.where(is_c, full, 0.0)
-        fps = np.sort(fp)
-        fps = fps[np.r_[True, fps[1:] != fps[:-1]]]
-        has_c_row = np.zeros(len(fps), dtype=bool)
-        has_c_row[np.searchsorted(fps, gp[is_c])] = True
-        add = fps[~has_c_row & (centre[fps] >= 0)]
-        gp = np.concatenate([gp, add])
-        gv = np.concatenate([gv, centre[add]])
-        area = np.concatenate([area, 4.0 * a[add] * b[add]])
-        full = 4.0 * a[gp] * b[gp]
-        tol = 1e-9 * full + 1e-12
-        # A polygon overlapping the centre's polygon also covers the centre: its state was
-        # counted as 0, which lowers its result by exactly the footprint's area.
-        area = np.where(area < -tol, area + full, area)
-        sane = (area >= -tol) & (area <= full + tol)
-        slot = np.searchsorted(fps, gp)
-        per_fp = np.bincount(slot, weights=area, minlength=len(fps))
-        bad_fp = per_fp > 4.0 * a[fps] * b[fps] * (1 + 1e-7) + 1e-12
-        bad_fp[slot[~sane]] = True
-        good = np.flatnonzero(~bad_fp[slot] & (area > tol))
-        return gp[good], gv[good], np.clip(area[good], 0.0, full[good]), fps[bad_fp]
+        p, v, ar, bad = _kernels.footprint_overlaps(
+            x, y, a, b, cos, sin, kx, ky, centre,
+            self.fp_code, self.nx, self.ny, self.x0, self.y0, self.dx, self.dy,
+            self.tile_head, self.pieces, _ROWS64, _COLS64,
+        )  # fmt: skip
+        fallback = len(bad)
+        if fallback:
+            # Sums that do not add up (degenerate input): GEOS decides for those footprints.
+            gp, gv, ga = self._geos_overlaps(bad, x, y, a, b, th, kx, ky)
+            p, v, ar = np.concatenate([p, gp]), np.concatenate([v, gv]), np.concatenate([ar, ga])
+        # Back to the caller's order: rows by point (polygons ascending inside a point).
+        p = perm[p]
+        order = np.lexsort((v, p)) if fallback else _kernels.order_by_point(p, n)
+        centre_out = np.empty(n, dtype=np.int64)
+        centre_out[perm] = centre
+        fp_area = np.empty(n, dtype=np.float64)
+        fp_area[perm] = 4.0 * a * b
+        return FootprintOverlaps(p[order], v[order], ar[order], fp_area, centre_out, fallback)
 
     def _geos_overlaps(
         self,
