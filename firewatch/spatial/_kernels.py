@@ -53,17 +53,74 @@ def _add(lv: Any, la: Any, nl: int, v: Any, val: float) -> int:  # pragma: no co
     return nl + 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _centre(
+    xp: float,
+    yp: float,
+    tk: int,
+    tile_head: Any,
+    pieces: Any,
+    ref_vid: Any,
+    ref_xy: Any,
+    lv: Any,
+    la: Any,
+) -> int:  # pragma: no cover - compiled
+    """Polygon of a point in mixed tile ``tk``, by counting the boundary crossings on the way
+    from the tile's reference point (whose polygon is known); ``-3`` where that is not
+    reliable or the point is inside more than one polygon (GEOS decides there)."""
+    ref = ref_vid[tk]
+    if ref == -3:
+        return -3
+    cx = ref_xy[tk, 0]
+    cy = ref_xy[tk, 1]
+    ddx = xp - cx
+    ddy = yp - cy
+    nl = 0
+    if ref >= 0:
+        nl = _add(lv, la, nl, ref, 1.0)
+    for e in range(tile_head[tk, 0], tile_head[tk, 1]):
+        sx0 = pieces[e, 0]
+        sy0 = pieces[e, 1]
+        sx = pieces[e, 2] - sx0
+        sy = pieces[e, 3] - sy0
+        o_c = sx * (cy - sy0) - sy * (cx - sx0)
+        o_p = sx * (yp - sy0) - sy * (xp - sx0)
+        o_a = ddx * (sy0 - cy) - ddy * (sx0 - cx)
+        o_b = ddx * (pieces[e, 3] - cy) - ddy * (pieces[e, 2] - cx)
+        if ((o_c > 0) != (o_p > 0)) and ((o_a > 0) != (o_b > 0)):
+            # Crossing to the left of the piece enters ``left`` (and leaves ``right``).
+            sign = 1.0 if o_p > 0 else -1.0
+            nl = _add(lv, la, nl, np.int64(pieces[e, 4]), sign)
+            right = np.int64(pieces[e, 5])
+            if right >= 0:
+                nl = _add(lv, la, nl, right, -sign)
+    if nl < 0:
+        return -3
+    out = -1
+    for k in range(nl):
+        tot = la[k]
+        if tot == 1.0:
+            if out >= 0:
+                return -3  # inside two polygons: an overlap
+            out = lv[k]
+        elif tot != 0.0:
+            return -3  # inconsistent counts: degenerate input
+    return out
+
+
 @njit(cache=True, nogil=True)
-def footprint_overlaps(  # pragma: no cover - compiled; tested through TileIndex
+def footprints(  # pragma: no cover - compiled; tested through TileIndex
+    perm: Any,
     x: Any,
     y: Any,
     a: Any,
     b: Any,
-    cos: Any,
-    sin: Any,
     kx: Any,
     ky: Any,
-    centre: Any,
+    cos: Any,
+    sin: Any,
+    centre_in: Any,
+    largest_first: bool,
     fp_code: Any,
     nx: int,
     ny: int,
@@ -73,30 +130,69 @@ def footprint_overlaps(  # pragma: no cover - compiled; tested through TileIndex
     dy: float,
     tile_head: Any,
     pieces: Any,
+    ref_vid: Any,
+    ref_xy: Any,
     rows4: Any,
     cols4: Any,
-) -> tuple[Any, Any, Any, Any]:
-    """Rows (point, polygon, km²) of each footprint's overlaps, sorted by point then polygon,
-    and the points whose sums did not add up (no rows; the caller recomputes them)."""
+) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any]:
+    """Overlaps of footprints (centre ``x, y``, half sizes ``a, b`` km, km per degree
+    ``kx, ky`` there, cosine and sine of the scan-axis angle) with the indexed polygons.
+
+    The inputs come in the order ``perm`` (:func:`block_order`) of the caller's points:
+    entry ``q`` is the caller's point ``perm[q]``.  ``centre_in`` gives each centre's
+    polygon, or ``-4``: find it here (an empty ``centre_in``: find them all).  Returns the rows (point, polygon, km²) grouped by point
+    (in processing order), inside a point by polygon
+    or (``largest_first``) by area descending, the centre's polygon first on a tie, then by
+    polygon; per point in the caller's order, its centre's polygon (``-3``: not found
+    reliably or inside overlapping polygons, no rows), the polygon of its largest overlap (ties as above; ``-1``: none), that
+    area and its number of rows; and the points whose sums did not add up (no rows either).
+    The caller settles both with GEOS.
+    """
     n = len(x)
     cap = n + n // 4 + 16
-    op = np.empty(cap, dtype=np.int64)
-    ov = np.empty(cap, dtype=np.int64)
-    oa = np.empty(cap, dtype=np.float64)
+    sp = np.empty(cap, dtype=np.int64)  # the rows, in processing order
+    sv = np.empty(cap, dtype=np.int64)
+    sa = np.empty(cap, dtype=np.float64)
+    centre = np.empty(n, dtype=np.int64)
+    top = np.full(n, -1, dtype=np.int64)  # per point: its largest overlap, and how many
+    top_a = np.zeros(n, dtype=np.float64)
+    cells = np.zeros(n, dtype=np.int64)
     bad = np.empty(16, dtype=np.int64)
     nbad = 0
     m = 0
+    find = len(centre_in) == 0
     lv = np.empty(_MAX_POLYGONS, dtype=np.int64)
     la = np.empty(_MAX_POLYGONS, dtype=np.float64)
-    for p in range(n):
-        xp = x[p]
-        yp = y[p]
-        A = a[p]
-        B = b[p]
-        c = cos[p]
-        s = sin[p]
-        kxp = kx[p]
-        kyp = ky[p]
+    for q in range(n):
+        xp = x[q]
+        yp = y[q]
+        A = a[q]
+        B = b[q]
+        kxp = kx[q]
+        kyp = ky[q]
+        c = cos[q]
+        s = sin[q]
+        ci = -1
+        cj = -1
+        u = (xp - x0) / dx
+        v = (yp - y0) / dy
+        inside = u >= 0.0 and v >= 0.0 and u < nx and v < ny  # False for NaN
+        code = -1
+        if inside:
+            ci = int(u)
+            cj = int(v)
+            code = fp_code[cj * nx + ci]
+        cp = -4 if find else centre_in[q]
+        if cp == -4:
+            if code >= 0:
+                cp = code // 32
+            elif code <= -2:
+                cp = _centre(xp, yp, -2 - code, tile_head, pieces, ref_vid, ref_xy, lv, la)
+            else:
+                cp = -1
+        centre[q] = cp
+        if cp == -3:
+            continue
         ex = (abs(A * c) + abs(B * s)) / kxp
         ey = (abs(A * s) + abs(B * c)) / kyp
         if not (
@@ -104,7 +200,6 @@ def footprint_overlaps(  # pragma: no cover - compiled; tested through TileIndex
         ):
             continue
         full = 4.0 * A * B
-        cp = centre[p]
         xlo = xp - ex
         xhi = xp + ex
         ylo = yp - ey
@@ -117,32 +212,31 @@ def footprint_overlaps(  # pragma: no cover - compiled; tested through TileIndex
         i_hi = math.floor(uhi + _EPS)
         j_lo = math.floor(vlo - _EPS)
         j_hi = math.floor(vhi + _EPS)
-        ci = math.floor((xp - x0) / dx)
-        cj = math.floor((yp - y0) / dy)
-        if cp >= 0 and 0 <= ci < nx and 0 <= cj < ny:
-            code = fp_code[cj * nx + ci]
-            if code >= 0:
-                need = max(max(ci - i_lo, i_hi - ci), max(cj - j_lo, j_hi - cj))
-                if code % 32 >= need + 1:  # a block of pure tiles holds the whole footprint
-                    if m == cap:
-                        cap *= 2
-                        op = _grow_i(op, cap)
-                        ov = _grow_i(ov, cap)
-                        oa = _grow_f(oa, cap)
-                    op[m] = p
-                    ov[m] = code // 32
-                    oa[m] = full
-                    m += 1
-                    continue
+        if code >= 0 and cp == code // 32:
+            need = max(max(ci - i_lo, i_hi - ci), max(cj - j_lo, j_hi - cj))
+            if code % 32 >= need + 1:  # a block of pure tiles holds the whole footprint
+                if m == cap:
+                    cap *= 2
+                    sp = _grow_i(sp, cap)
+                    sv = _grow_i(sv, cap)
+                    sa = _grow_f(sa, cap)
+                sp[m] = perm[q]
+                sv[m] = cp
+                sa[m] = full
+                m += 1
+                top[q] = cp
+                top_a[q] = full
+                cells[q] = 1
+                continue
         nl = 0
         for tj in range(max(j_lo, 0), min(j_hi, ny - 1) + 1):
             r0 = min(max(math.floor(4.0 * (vlo - tj) - _EPS), 0), 3)
             r1 = min(max(math.floor(4.0 * (vhi - tj) + _EPS), 0), 3)
             for ti in range(max(i_lo, 0), min(i_hi, nx - 1) + 1):
-                code = fp_code[tj * nx + ti]
-                if code > -2:
+                tc = fp_code[tj * nx + ti]
+                if tc > -2:
                     continue
-                tk = -2 - code
+                tk = -2 - tc
                 c0 = min(max(math.floor(4.0 * (ulo - ti) - _EPS), 0), 3)
                 c1 = min(max(math.floor(4.0 * (uhi - ti) + _EPS), 0), 3)
                 rect = rows4[r0, r1] & cols4[c0, c1]
@@ -162,91 +256,40 @@ def footprint_overlaps(  # pragma: no cover - compiled; tested through TileIndex
                         or min(sy0, sy1) > yhi
                     ):
                         continue
-                    # Local frame of the footprint: u along scan, v along track, km.
-                    e0 = (sx0 - xp) * kxp
-                    n0 = (sy0 - yp) * kyp
-                    e1 = (sx1 - xp) * kxp
-                    n1 = (sy1 - yp) * kyp
-                    u0 = e0 * c + n0 * s
-                    v0 = n0 * c - e0 * s
-                    u1 = e1 * c + n1 * s
-                    v1 = n1 * c - e1 * s
-                    du = u1 - u0
-                    dv = v1 - v0
-                    part = 0.0
-                    # Liang–Barsky clip of the piece to the rectangle: [t0, t1].
-                    t0 = 0.0
-                    t1 = 1.0
-                    if du != 0.0:
-                        ta = (-A - u0) / du
-                        tb = (A - u0) / du
-                        t0 = max(t0, min(ta, tb))
-                        t1 = min(t1, max(ta, tb))
-                    elif not (-A < u0 < A):  # on a side: excluded, as a crossing
-                        t1 = -1.0
-                    if dv != 0.0:
-                        ta = (-B - v0) / dv
-                        tb = (B - v0) / dv
-                        t0 = max(t0, min(ta, tb))
-                        t1 = min(t1, max(ta, tb))
-                    elif not (-B < v0 < B):
-                        t1 = -1.0
-                    if t1 > t0:
-                        part = (u0 + du * (t0 + t1) * 0.5) * dv * (t1 - t0)
-                    # Crossings of the right and left sides (moving +v along each side).
-                    if du != 0.0:
-                        up = A if du > 0 else -A
-                        for k in range(2):
-                            side = A if k == 0 else -A
-                            if (u0 < side) != (u1 < side):
-                                vc = v0 + (side - u0) / du * dv
-                                if -B <= vc < B:
-                                    if vc >= 0:
-                                        part += up * (B - vc)
-                                    else:
-                                        part -= up * (B + vc)
-                    # Crossings of the centre line v=0 carry the state from the centre.
-                    if (v0 < 0) != (v1 < 0):
-                        uc = u0 - v0 / dv * du
-                        if -A <= uc < A:
-                            rising = 2.0 * A * B if dv > 0 else -2.0 * A * B
-                            if uc >= 0:
-                                part -= rising
-                            else:
-                                part += rising
+                    part = _piece(sx0, sy0, sx1, sy1, xp, yp, kxp, kyp, c, s, A, B)
                     if part != 0.0:
                         nl = _add(lv, la, nl, np.int64(pieces[e, 4]), part)
-                        r = np.int64(pieces[e, 5])
-                        if r >= 0:
-                            nl = _add(lv, la, nl, r, -part)
+                        right = np.int64(pieces[e, 5])
+                        if right >= 0:
+                            nl = _add(lv, la, nl, right, -part)
         if cp >= 0:
             nl = _add(lv, la, nl, cp, full)
-        # Check and emit, polygons in ascending order.
+        # Check, order and keep.
         tol = 1e-9 * full + 1e-12
         total = 0.0
         ok = nl >= 0
         nl = max(nl, 0)
         for k in range(nl):
-            v = la[k]
-            if v < -tol:  # a polygon overlapping the centre's: its state there was counted 0
-                v += full
-                la[k] = v
-            if v < -tol or v > full + tol:
+            val = la[k]
+            if val < -tol:  # a polygon overlapping the centre's: its state there was counted 0
+                val += full
+                la[k] = val
+            if val < -tol or val > full + tol:
                 ok = False
-            total += v
+            total += val
         if total > full * (1 + 1e-7) + 1e-12:
             ok = False
         if not ok:
             if nbad == len(bad):
                 bad = _grow_i(bad, 2 * nbad)
-            bad[nbad] = p
+            bad[nbad] = perm[q]
             nbad += 1
             continue
-        for k in range(1, nl):  # insertion sort by polygon
+        for k in range(1, nl):  # insertion sort (a few rows)
             kv = lv[k]
             ka = la[k]
             j = k - 1
-            while j >= 0 and lv[j] > kv:
+            while j >= 0 and _before(kv, ka, lv[j], la[j], cp, largest_first):
                 lv[j + 1] = lv[j]
                 la[j + 1] = la[j]
                 j -= 1
@@ -254,17 +297,119 @@ def footprint_overlaps(  # pragma: no cover - compiled; tested through TileIndex
             la[j + 1] = ka
         if m + nl > cap:
             cap = 2 * (m + nl)
-            op = _grow_i(op, cap)
-            ov = _grow_i(ov, cap)
-            oa = _grow_f(oa, cap)
+            sp = _grow_i(sp, cap)
+            sv = _grow_i(sv, cap)
+            sa = _grow_f(sa, cap)
         for k in range(nl):
-            v = la[k]
-            if v > tol:
-                op[m] = p
-                ov[m] = lv[k]
-                oa[m] = min(v, full)
+            val = la[k]
+            if val > tol:
+                val = min(val, full)
+                sp[m] = perm[q]
+                sv[m] = lv[k]
+                sa[m] = val
                 m += 1
-    return op[:m], ov[:m], oa[:m], bad[:nbad]
+                if cells[q] == 0 or _before(lv[k], val, top[q], top_a[q], cp, True):
+                    top[q] = lv[k]
+                    top_a[q] = val
+                cells[q] += 1
+    # Per-point results in the caller's order.
+    centre_out = np.empty(n, dtype=np.int64)
+    top_out = np.empty(n, dtype=np.int64)
+    top_a_out = np.empty(n, dtype=np.float64)
+    cells_out = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        p = perm[q]
+        centre_out[p] = centre[q]
+        top_out[p] = top[q]
+        top_a_out[p] = top_a[q]
+        cells_out[p] = cells[q]
+    return sp[:m], sv[:m], sa[:m], centre_out, top_out, top_a_out, cells_out, bad[:nbad]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _before(
+    v1: Any, a1: float, v2: Any, a2: float, cp: Any, largest_first: bool
+) -> bool:  # pragma: no cover
+    """Whether row (v1, a1) sorts before row (v2, a2)."""
+    if largest_first:
+        if a1 != a2:
+            return a1 > a2
+        if (v1 == cp) != (v2 == cp):
+            return v1 == cp
+    return v1 < v2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _piece(
+    sx0: float,
+    sy0: float,
+    sx1: float,
+    sy1: float,
+    xp: float,
+    yp: float,
+    kxp: float,
+    kyp: float,
+    c: float,
+    s: float,
+    A: float,
+    B: float,
+) -> float:  # pragma: no cover - compiled
+    """A boundary piece's term in the footprint's area integral (Green's theorem)."""
+    # Local frame of the footprint: u along scan, v along track, km.
+    e0 = (sx0 - xp) * kxp
+    n0 = (sy0 - yp) * kyp
+    e1 = (sx1 - xp) * kxp
+    n1 = (sy1 - yp) * kyp
+    u0 = e0 * c + n0 * s
+    v0 = n0 * c - e0 * s
+    u1 = e1 * c + n1 * s
+    v1 = n1 * c - e1 * s
+    du = u1 - u0
+    dv = v1 - v0
+    part = 0.0
+    # Liang–Barsky clip of the piece to the rectangle: [t0, t1].  A piece lying on a side's
+    # line adds nothing here (the side's own term below accounts for that stretch).
+    t0 = 0.0
+    t1 = 1.0
+    if du != 0.0:
+        ta = (-A - u0) / du
+        tb = (A - u0) / du
+        t0 = max(t0, min(ta, tb))
+        t1 = min(t1, max(ta, tb))
+    elif not (-A < u0 < A):
+        t1 = -1.0
+    if dv != 0.0:
+        ta = (-B - v0) / dv
+        tb = (B - v0) / dv
+        t0 = max(t0, min(ta, tb))
+        t1 = min(t1, max(ta, tb))
+    elif not (-B < v0 < B):
+        t1 = -1.0
+    if t1 > t0:
+        part = (u0 + du * (t0 + t1) * 0.5) * dv * (t1 - t0)
+    # Crossings of the right and left sides: the length of each side inside a polygon is its
+    # state at v=0 times 2b, corrected at each crossing (moving +v along the side).
+    if du != 0.0:
+        up = A if du > 0 else -A
+        for k in range(2):
+            side = A if k == 0 else -A
+            if (u0 < side) != (u1 < side):
+                vc = v0 + (side - u0) / du * dv
+                if -B <= vc < B:
+                    if vc >= 0:
+                        part += up * (B - vc)
+                    else:
+                        part -= up * (B + vc)
+    # Crossings of the centre line v=0 carry the state from the centre to each side.
+    if (v0 < 0) != (v1 < 0):
+        uc = u0 - v0 / dv * du
+        if -A <= uc < A:
+            rising = 2.0 * A * B if dv > 0 else -2.0 * A * B
+            if uc >= 0:
+                part -= rising
+            else:
+                part += rising
+    return part
 
 
 @njit(cache=True, nogil=True)
@@ -297,20 +442,4 @@ def block_order(  # pragma: no cover - compiled; tested through TileIndex
         k = key[p]
         order[count[k]] = p
         count[k] += 1
-    return order
-
-
-@njit(cache=True, nogil=True)
-def order_by_point(point: Any, n: int) -> Any:  # pragma: no cover - compiled
-    """Stable order of rows by ``point`` (``0 <= point < n``): a counting sort."""
-    start = np.zeros(n + 1, dtype=np.int64)
-    for i in range(len(point)):
-        start[point[i] + 1] += 1
-    for k in range(n):
-        start[k + 1] += start[k]
-    order = np.empty(len(point), dtype=np.int64)
-    for i in range(len(point)):
-        k = point[i]
-        order[start[k]] = i
-        start[k] += 1
     return order

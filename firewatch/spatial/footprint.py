@@ -120,23 +120,28 @@ def footprint_angle(
         [_DAYNIGHT.get(str(v).strip()[:1]) if isinstance(v, str) else None for v in dn_vals],
         dtype=object,
     )
-    incl = incl_u[sat_code]
-    day = (flag_u == "D")[dn_code]
-    night = (flag_u == "N")[dn_code]
-    known = np.array([a is not None for a in asc_u], dtype=bool)[sat_code]
-    known &= (day | night) & np.isfinite(incl)
-    asc = (asc_u == True)[sat_code]  # noqa: E712  (an object array of True/False/None)
-    ascending = np.where(known, asc == day, True)
+    # Per (satellite, day/night): +1 for an ascending pass, -1 descending, 0 unknown.
+    asc = np.array([a is True for a in asc_u])[:, None]
+    sat_known = np.array([a is not None for a in asc_u])[:, None] & np.isfinite(incl_u)[:, None]
+    day = (flag_u == "D")[None, :]
+    night = (flag_u == "N")[None, :]
+    sign_u = np.where(sat_known & (day | night), np.where(asc == day, 1.0, -1.0), 0.0)
+    sign = sign_u[sat_code, dn_code]
     cos_phi = np.cos(phi)
-    s = np.clip(np.cos(np.radians(np.nan_to_num(incl, nan=98.5))) / cos_phi, -1.0, 1.0)
-    beta = np.arcsin(s)  # inertial heading of an ascending pass, from north (negative: west)
-    heading = np.where(ascending, beta, np.pi - beta)
-    east = _GROUND_SPEED_KM_S * np.sin(heading) - _EARTH_EQ_SPEED_KM_S * cos_phi
-    north = _GROUND_SPEED_KM_S * np.cos(heading)
+    cos_incl = np.cos(np.radians(np.nan_to_num(incl_u, nan=98.5)))[sat_code]
+    # The inertial heading of an ascending pass, from north, has sine s (negative: west);
+    # a descending pass heads at pi minus that: the same sine, the opposite cosine.
+    s = np.clip(cos_incl / cos_phi, -1.0, 1.0)
+    east = _GROUND_SPEED_KM_S * s - _EARTH_EQ_SPEED_KM_S * cos_phi
+    north = _GROUND_SPEED_KM_S * np.sqrt(1.0 - s * s) * np.where(sign < 0, -1.0, 1.0)
     alpha = np.arctan2(east, north)  # heading over the rotating Earth, clockwise from north
-    theta = -alpha  # the scan axis is the heading turned 90° clockwise, as an axis (mod π)
-    theta = (theta + np.pi / 2) % np.pi - np.pi / 2
-    return np.where(known, theta, 0.0).astype("float64")
+    # The scan axis is the heading turned 90° clockwise, as an axis: fold -alpha into
+    # [-pi/2, pi/2).
+    theta = -alpha
+    theta = np.where(
+        theta >= np.pi / 2, theta - np.pi, np.where(theta < -np.pi / 2, theta + np.pi, theta)
+    )
+    return np.where(sign != 0, theta, 0.0).astype("float64")
 
 
 def footprint_polygons(

@@ -65,6 +65,7 @@ def _masks() -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
 
 _ROWS, _COLS = _masks()
 _ROWS64, _COLS64 = _ROWS.astype(np.int64), _COLS.astype(np.int64)
+_NO_CENTRES: Final = np.zeros(0, dtype=np.int64)  # the footprint loop finds every centre
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:
@@ -96,11 +97,15 @@ class FootprintOverlaps:
     Attributes
     ----------
     point, polygon, area_km2
-        One row per (point, polygon) with a positive overlap.
+        One row per (point, polygon) with an overlap above 1e-9 of the footprint; a point's
+        rows are consecutive.
     footprint_km2
         Area of each point's footprint (``scan × track``).
     centre
         The polygon containing each point's centre (``-1``: none).
+    top, top_km2, cells
+        Per point: the polygon it overlaps most (on a tie the centre's polygon, then the lower
+        id; ``-1``: none), that area, and how many polygons it overlaps (its rows).
     fallback
         How many footprints were recomputed with GEOS.
     """
@@ -110,7 +115,25 @@ class FootprintOverlaps:
     area_km2: FloatArray
     footprint_km2: FloatArray
     centre: IntArray
+    top: IntArray
+    top_km2: FloatArray
+    cells: IntArray
     fallback: int = 0
+
+
+def _summary(
+    p: IntArray, v: IntArray, ar: FloatArray, centre: IntArray, n: int
+) -> tuple[IntArray, IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray]:
+    """Rows grouped by point, largest overlap first, and the per-point ``top``, ``top_km2``
+    and ``cells`` of :class:`FootprintOverlaps` (numpy; for the GEOS paths)."""
+    order = np.lexsort((v, v != centre[p], -ar, p))
+    p, v, ar = p[order], v[order], ar[order]
+    top = np.full(n, -1, dtype=np.int64)
+    top_km2 = np.zeros(n)
+    first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else p
+    top[p[first]] = v[first]
+    top_km2[p[first]] = ar[first]
+    return p, v, ar, order, top, top_km2, np.bincount(p, minlength=n)
 
 
 class TileIndex:
@@ -240,9 +263,6 @@ class TileIndex:
         )
 
         bseg, bleft, bright = self._boundaries(seg, seg_vid)
-        self.seg_xy = bseg
-        self.seg_left = bleft
-        self.seg_right = bright
         nb = len(bseg)
 
         # Supercover at half-tile resolution: cut every boundary segment at the half-tile
@@ -307,7 +327,6 @@ class TileIndex:
         marked_only = np.ones(nm, dtype=bool)
         marked_only[pk_s[starts]] = False
         mask[marked_only] = 0xFFFF
-        self.mask = mask
         # Each segment's piece in each mixed tile (its stretch inside the tile), as CSR lists
         # per tile, with the sub-cells it touches.  Pieces of one segment share endpoints
         # exactly, so integrals over the pieces of the tiles a footprint touches add up.
@@ -320,9 +339,9 @@ class TileIndex:
         tlo = np.minimum.reduceat(t0[order], starts)
         thi = np.maximum.reduceat(t1[order], starts)
         xa, ya, xb, yb = (bseg[eseg, c] for c in range(4))
-        self.tseg_ptr = np.searchsorted(ekey // nb, np.arange(nm + 1)).astype(np.int64)
-        self.tseg = eseg.astype(np.int64)
-        self.tpiece_xy = np.column_stack(
+        tseg_ptr = np.searchsorted(ekey // nb, np.arange(nm + 1)).astype(np.int64)
+        tseg = eseg.astype(np.int64)
+        tpiece_xy = np.column_stack(
             [
                 (1 - tlo) * xa + tlo * xb,
                 (1 - tlo) * ya + tlo * yb,
@@ -373,9 +392,9 @@ class TileIndex:
         self.ref_xy = np.column_stack([rx, ry])
         ref = np.where(cover[mixed_ids] == 1, vsum[mixed_ids], -1).astype(np.int64)
         ref[cover[mixed_ids] >= 2] = -3
-        cnt = self.tseg_ptr[1:] - self.tseg_ptr[:-1]
+        cnt = tseg_ptr[1:] - tseg_ptr[:-1]
         owner = np.repeat(np.arange(nm, dtype=np.int64), cnt)
-        sxy = self.tpiece_xy
+        sxy = tpiece_xy
         px, py = rx[owner], ry[owner]
         ex, ey = sxy[:, 2] - sxy[:, 0], sxy[:, 3] - sxy[:, 1]
         ll = ex * ex + ey * ey
@@ -405,7 +424,6 @@ class TileIndex:
                 break
             rings += nxt
             cur = nxt
-        self.rings = rings.ravel()
 
         # The footprint kernel's layout: one read per tile and one cache line per piece.
         # ``fp_code``: a pure tile's polygon × 32 + its ring count, else the lut's code;
@@ -413,19 +431,16 @@ class TileIndex:
         # ``pieces``: x0, y0, x1, y1, left and right polygon, sub-cell mask (and padding).
         if self.n >= (1 << 31) // 32:
             raise ValueError("TileIndex holds at most 67 million polygons")
-        self.fp_code = np.where(lut >= 0, lut.astype(np.int64) * 32 + self.rings, lut).astype(
+        self.fp_code = np.where(lut >= 0, lut.astype(np.int64) * 32 + rings.ravel(), lut).astype(
             np.int32
         )
-        self.tile_head = np.column_stack(
-            [self.tseg_ptr[:-1], self.tseg_ptr[1:], mask.astype(np.int64)]
-        )
-        pieces = np.zeros((len(self.tseg), 8), dtype=np.float64)
-        pieces[:, :4] = self.tpiece_xy
-        pieces[:, 4] = bleft[self.tseg]
-        pieces[:, 5] = bright[self.tseg]
+        self.tile_head = np.column_stack([tseg_ptr[:-1], tseg_ptr[1:], mask.astype(np.int64)])
+        pieces = np.zeros((len(tseg), 8), dtype=np.float64)
+        pieces[:, :4] = tpiece_xy
+        pieces[:, 4] = bleft[tseg]
+        pieces[:, 5] = bright[tseg]
         pieces[:, 6] = piece_mask
         self.pieces = pieces
-        self.tpiece_xy = pieces[:, :4]  # one copy of the coordinates
         log.debug(
             "tile index: %d polygons, %d×%d tiles of %.4f×%.4f°, %d mixed, %d boundary segments",
             self.n,
@@ -534,61 +549,6 @@ class TileIndex:
         out[pts] = self._locate_mixed(-2 - code[pts], x[pts], y[pts])
         return out
 
-    def _centre_state(self, pts: IntArray, k: IntArray, x: FloatArray, y: FloatArray) -> IntArray:
-        """Polygon of points in mixed tiles by counting boundary crossings from the tile's
-        reference point (whose polygon is known exactly); ``-3`` where that is not reliable."""
-        ref = self.ref_vid[k]
-        out = ref.copy()
-        good = ref != -3
-        start = self.tseg_ptr[k]
-        cnt = np.where(good, self.tseg_ptr[k + 1] - start, 0)
-        q = np.repeat(np.arange(len(pts), dtype=np.int64), cnt)
-        entry = np.repeat(start, cnt) + _ragged_arange(cnt)
-        sg = self.tseg[entry]
-        s = self.tpiece_xy[entry]
-        kq = k[q]
-        cx, cy = self.ref_xy[kq, 0], self.ref_xy[kq, 1]
-        px, py = x[pts][q], y[pts][q]
-        # Orientation of the reference and the point w.r.t. the segment, and vice versa.
-        sx, sy = s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]
-        o_c = sx * (cy - s[:, 1]) - sy * (cx - s[:, 0])
-        o_p = sx * (py - s[:, 1]) - sy * (px - s[:, 0])
-        dx_, dy_ = px - cx, py - cy
-        o_a = dx_ * (s[:, 1] - cy) - dy_ * (s[:, 0] - cx)
-        o_b = dx_ * (s[:, 3] - cy) - dy_ * (s[:, 2] - cx)
-        cross = ((o_c > 0) != (o_p > 0)) & ((o_a > 0) != (o_b > 0))
-        q, sg, o_p = q[cross], sg[cross], o_p[cross]
-        if not len(q):
-            return out
-        enter_left = o_p > 0  # the point is on the left (inside ``left``) of the segment
-        n_cross = np.bincount(q, minlength=len(pts))
-        one = n_cross[q] == 1
-        # One crossing: the point is in the polygon on the side it crossed to.
-        out[q[one]] = np.where(enter_left[one], self.seg_left[sg[one]], self.seg_right[sg[one]])
-        several = np.flatnonzero(n_cross >= 2)
-        if len(several):
-            m = ~one
-            qq, ss, el = q[m], sg[m], enter_left[m]
-            sign = np.where(el, 1, -1)
-            keys_q = np.concatenate([qq, qq, several])
-            keys_v = np.concatenate([self.seg_left[ss], self.seg_right[ss], ref[several]])
-            vals = np.concatenate([sign, -sign, np.ones(len(several), dtype=np.int64)])
-            keep = keys_v >= 0
-            key = keys_q[keep] * (self.n + 1) + keys_v[keep]
-            vals = vals[keep]
-            order = np.argsort(key, kind="stable")
-            key, vals = key[order], vals[order]
-            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-            tot = np.add.reduceat(vals, first) if len(first) else vals[:0]
-            ukey = key[first]
-            inside = tot == 1
-            out[several] = -1
-            out[ukey[inside] // (self.n + 1)] = ukey[inside] % (self.n + 1)
-            # Inconsistent counts (degenerate input): leave those to GEOS.
-            bad = ukey[(tot != 0) & (tot != 1)] // (self.n + 1)
-            out[bad] = -3
-        return out
-
     def footprint_overlaps(
         self,
         lon: ArrayLike,
@@ -596,6 +556,8 @@ class TileIndex:
         scan_km: ArrayLike,
         track_km: ArrayLike,
         angle: ArrayLike,
+        *,
+        largest_first: bool = False,
     ) -> FootprintOverlaps:
         """Area of each pixel footprint inside each polygon it overlaps.
 
@@ -608,55 +570,74 @@ class TileIndex:
         angle
             Scan-axis angle, radians counter-clockwise from east
             (:func:`~firewatch.spatial.footprint.footprint_angle`).
+        largest_first
+            Order each point's rows by area, largest first (on a tie the centre's polygon
+            first, then by polygon), instead of by polygon.
 
         Returns
         -------
         FootprintOverlaps
-            Also the polygon containing each centre (``centre``), as :meth:`locate` would
-            give it except for centres exactly on a boundary.
+            A point's rows are consecutive (the points in no particular order).  Also the
+            polygon containing
+            each centre (``centre``), as :meth:`locate` would give it except for centres
+            exactly on a boundary.
         """
-        x = np.asarray(lon, dtype="float64")
-        y = np.asarray(lat, dtype="float64")
+        x = np.ascontiguousarray(lon, dtype="float64")
+        y = np.ascontiguousarray(lat, dtype="float64")
+        a = np.asarray(scan_km, dtype="float64") / 2.0
+        b = np.asarray(track_km, dtype="float64") / 2.0
+        th = np.ascontiguousarray(np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape))
         n = len(x)
-        th = np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape)
-        # Work in an order of blocks of nearby tiles: the tiles' data is then read from
-        # memory once per block rather than once per point (3× faster on random order).
-        perm = _kernels.block_order(x, y, self.x0, self.y0, self.dx, self.dy, self.nx, self.ny, 16)
-        x, y, th = x[perm], y[perm], th[perm]
-        a = np.asarray(scan_km, dtype="float64")[perm] / 2.0
-        b = np.asarray(track_km, dtype="float64")[perm] / 2.0
-        ci, cj, ok = self._tiles(x, y)
-        tile = np.where(ok, cj * self.nx + ci, 0)
-        code = np.where(ok, self.lut[tile], -1).astype(np.int64)
-        centre = np.where(code >= 0, code, -1)
-        mp = np.flatnonzero(code <= -2)
-        if len(mp):
-            st = self._centre_state(mp, -2 - code[mp], x, y)
-            unsure = st == -3
-            if unsure.any():
-                st[unsure] = self._locate_mixed(-2 - code[mp[unsure]], x[mp[unsure]], y[mp[unsure]])
-            centre[mp] = st
-
-        kx, ky = km_per_degree(y)
-        cos, sin = np.cos(th), np.sin(th)
-        p, v, ar, bad = _kernels.footprint_overlaps(
-            x, y, a, b, cos, sin, kx, ky, centre,
-            self.fp_code, self.nx, self.ny, self.x0, self.y0, self.dx, self.dy,
-            self.tile_head, self.pieces, _ROWS64, _COLS64,
-        )  # fmt: skip
+        p, v, ar, centre, top, top_km2, cells, bad = self._footprints(
+            x, y, a, b, th, None, largest_first
+        )
+        unsure = np.flatnonzero(centre == -3)
+        if len(unsure):
+            # Centres the crossing count cannot place (on a boundary, or where cells overlap):
+            # GEOS places them and measures their footprints.
+            k = -2 - self.lut[self._tile_of(x[unsure], y[unsure])].astype(np.int64)
+            centre[unsure] = self._locate_mixed(k, x[unsure], y[unsure])
+            bad = np.r_[bad, unsure]
         fallback = len(bad)
         if fallback:
-            # Sums that do not add up (degenerate input): GEOS decides for those footprints.
+            # Those, sums that do not add up (overlapping cells, degenerate input) and pixels
+            # over more cells than the loop sums: GEOS measures them.
+            kx, ky = km_per_degree(y)
             gp, gv, ga = self._geos_overlaps(bad, x, y, a, b, th, kx, ky)
-            p, v, ar = np.concatenate([p, gp]), np.concatenate([v, gv]), np.concatenate([ar, ga])
-        # Back to the caller's order: rows by point (polygons ascending inside a point).
-        p = perm[p]
-        order = np.lexsort((v, p)) if fallback else _kernels.order_by_point(p, n)
-        centre_out = np.empty(n, dtype=np.int64)
-        centre_out[perm] = centre
-        fp_area = np.empty(n, dtype=np.float64)
-        fp_area[perm] = 4.0 * a * b
-        return FootprintOverlaps(p[order], v[order], ar[order], fp_area, centre_out, fallback)
+            gp, gv, ga, _, gt, gta, gc = _summary(gp, gv, ga, centre, n)
+            if not largest_first:
+                order = np.lexsort((gv, gp))
+                gp, gv, ga = gp[order], gv[order], ga[order]
+            p, v, ar = np.r_[p, gp], np.r_[v, gv], np.r_[ar, ga]
+            top[bad], top_km2[bad], cells[bad] = gt[bad], gta[bad], gc[bad]
+        return FootprintOverlaps(p, v, ar, 4.0 * a * b, centre, top, top_km2, cells, fallback)
+
+    def _footprints(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        a: FloatArray,
+        b: FloatArray,
+        th: FloatArray,
+        centre: IntArray | None,
+        largest_first: bool,
+    ) -> tuple[IntArray, IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray, IntArray]:
+        # Work in an order of blocks of nearby tiles: each tile's data is then read from
+        # memory once per block rather than once per point (3× faster on random order).
+        perm = _kernels.block_order(x, y, self.x0, self.y0, self.dx, self.dy, self.nx, self.ny, 16)
+        xs, ys, ts = x[perm], y[perm], th[perm]
+        kx, ky = km_per_degree(ys)
+        return _kernels.footprints(
+            perm, xs, ys, a[perm], b[perm], kx, ky, np.cos(ts), np.sin(ts),
+            _NO_CENTRES if centre is None else centre[perm],
+            largest_first,
+            self.fp_code, self.nx, self.ny, self.x0, self.y0, self.dx, self.dy,
+            self.tile_head, self.pieces, self.ref_vid, self.ref_xy, _ROWS64, _COLS64,
+        )  # fmt: skip
+
+    def _tile_of(self, x: FloatArray, y: FloatArray) -> IntArray:
+        i, j, ok = self._tiles(x, y)
+        return np.where(ok, j * self.nx + i, 0)
 
     def _geos_overlaps(
         self,
@@ -675,7 +656,7 @@ class TileIndex:
         qi, qv = tree.query(fps, predicate="intersects")
         areas = shapely.area(shapely.intersection(fps[qi], self.polygons[qv]))
         areas = areas * kx[pts][qi] * ky[pts][qi]
-        keep = areas > 0
+        keep = areas > 1e-9 * 4.0 * a[pts][qi] * b[pts][qi] + 1e-12  # as the compiled path
         return pts[qi][keep], qv[keep].astype(np.int64), areas[keep]
 
     def geos_overlaps(
@@ -694,7 +675,9 @@ class TileIndex:
         th = np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape)
         kx, ky = km_per_degree(y)
         p, v, ar = self._geos_overlaps(np.arange(len(x)), x, y, a, b, th, kx, ky)
+        centre = self.locate(x, y)
+        _, _, _, _, top, top_km2, cells = _summary(p, v, ar, centre, len(x))
         order = np.lexsort((v, p))
         return FootprintOverlaps(
-            p[order], v[order], ar[order], 4.0 * a * b, self.locate(x, y), len(x)
+            p[order], v[order], ar[order], 4.0 * a * b, centre, top, top_km2, cells, len(x)
         )
