@@ -443,3 +443,43 @@ def block_order(  # pragma: no cover - compiled; tested through TileIndex
         order[count[k]] = p
         count[k] += 1
     return order
+
+
+@njit(cache=True, nogil=True)
+def json_lists(  # pragma: no cover - compiled; tested through GridIndex.attribute
+    poly: Any, q: Any, starts: Any, item_buf: Any, item_off: Any, share_buf: Any, share_off: Any
+) -> Any:
+    """UTF-8 text of ``[item share}, item share}]`` per group of rows (groups start at
+    ``starts``), the lists separated by NUL: ``item_buf[item_off[v]:item_off[v + 1]]`` is row
+    polygon ``v``'s opening text, ``share_buf[share_off[k]:...]`` share ``k``'s text."""
+    m = len(poly)
+    size = len(starts)
+    for r in range(m):
+        v = poly[r]
+        k = q[r]
+        size += item_off[v + 1] - item_off[v] + share_off[k + 1] - share_off[k] + 3
+    out = np.empty(size, dtype=np.uint8)
+    w = 0
+    g = 0
+    for r in range(m):
+        if g < len(starts) and starts[g] == r:
+            out[w] = 91  # [
+            w += 1
+            g += 1
+        v = poly[r]
+        for i in range(item_off[v], item_off[v + 1]):
+            out[w] = item_buf[i]
+            w += 1
+        k = q[r]
+        for i in range(share_off[k], share_off[k + 1]):
+            out[w] = share_buf[i]
+            w += 1
+        out[w] = 125  # }
+        if r + 1 == m or (g < len(starts) and starts[g] == r + 1):
+            out[w + 1] = 93  # ]
+            out[w + 2] = 0
+        else:
+            out[w + 1] = 44  # ,
+            out[w + 2] = 32
+        w += 3
+    return out
