@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000, help="points (default 1,000,000)")
     ap.add_argument("--villages", type=int, default=20_000, help="village cells (~)")
-    ap.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    ap.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -209,6 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     sat = np.full(n, "NOAA-20", dtype=object)
     dn = np.where(np.arange(n) % 3 == 0, "N", "D").astype(object)
     angle = footprint_angle(y, sat, dn)
+    # The footprint loop is compiled (numba) on its first call on a machine and loaded from
+    # the on-disk cache in later processes: that one-off cost is shown, not hidden in "best of".
+    t0 = time.perf_counter()
+    index.footprint_overlaps(
+        x[:1000], y[:1000], sizes["VIIRS"][0][:1000], sizes["VIIRS"][1][:1000], angle[:1000]
+    )
+    w_first = time.perf_counter() - t0
+    rows.append(
+        ("footprint: first call (compile or cache load)", w_first, w_first, "once per process")
+    )
     fp_results = {}
     for name, (scan, track) in sizes.items():
         w_fp, c_fp, fo = best(
@@ -241,8 +251,13 @@ def main(argv: list[str] | None = None) -> int:
             "daynight": dn,
         }
     )
-    w_ap, c_ap, a_pt = best(lambda: gi.attribute(frame, footprint=False), args.repeat)
-    w_af, c_af, a_fp = best(lambda: gi.attribute(frame, footprint=True), args.repeat)
+    # Alternate the two so that a change in the machine's load hits both alike.
+    w_ap = c_ap = w_af = c_af = np.inf
+    for _ in range(args.repeat):
+        w, c, a_pt = best(lambda: gi.attribute(frame, footprint=False), 1)
+        w_ap, c_ap = min(w_ap, w), min(c_ap, c)
+        w, c, a_fp = best(lambda: gi.attribute(frame, footprint=True), 1)
+        w_af, c_af = min(w_af, w), min(c_af, c)
     rows.append(("GridIndex.attribute, point-only", w_ap, c_ap, "codes, flags, JSON"))
     rows.append(
         (
@@ -258,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(r[0]) for r in rows)
     print(f"\n{'step':{width}s}  {'wall s':>8s}  {'CPU s':>8s}  {'Mpts/s':>7s}  note")
     for name, w, c, note in rows:
-        rate = f"{args.n / w / 1e6:7.2f}" if "build" not in name or "+" in name else "       "
+        once = ("build" in name and "+" not in name) or "first call" in name
+        rate = "       " if once else f"{args.n / w / 1e6:7.2f}"
         print(f"{name:{width}s}  {w:8.3f}  {c:8.3f}  {rate}  {note}")
     print(
         f"\nidentical assignments (locate vs sjoin): {same}  "
@@ -273,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  point-only locate vs sjoin:        {w_sj / w_loc:5.2f}×  (target ≥ 3×)")
     print(f"  footprint (VIIRS) vs point-only:   {viirs[0] / w_loc:5.2f}×  (target ≤ 2×)")
     print(f"  footprint (MODIS) vs point-only:   {fp_results['MODIS'][0] / w_loc:5.2f}×")
-    print(f"  attribute(): footprint vs point:   {w_af / w_ap:5.2f}×")
+    print(f"  attribute(): footprint vs point:   {w_af / w_ap:5.2f}×  (target ≤ 2×)")
     return 0 if same else 1
 
 

@@ -21,20 +21,6 @@ from numba import njit
 _EPS = 1e-7  # keep in step with grid_index._EPS
 
 
-@njit(cache=True, nogil=True)
-def _grow_i(arr: Any, size: int) -> Any:  # pragma: no cover - compiled
-    out = np.empty(size, dtype=arr.dtype)
-    out[: len(arr)] = arr
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_f(arr: Any, size: int) -> Any:  # pragma: no cover - compiled
-    out = np.empty(size, dtype=arr.dtype)
-    out[: len(arr)] = arr
-    return out
-
-
 _MAX_POLYGONS = 256  # a footprint over more cells than this is left to GEOS
 
 
@@ -134,36 +120,51 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
     ref_xy: Any,
     rows4: Any,
     cols4: Any,
-) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any]:
+    sp: Any,
+    sv: Any,
+    sa: Any,
+    work: Any,
+    work_a: Any,
+    centre_out: Any,
+    top_out: Any,
+    top_a_out: Any,
+    cells_out: Any,
+    bad: Any,
+) -> tuple[int, int]:
     """Overlaps of footprints (centre ``x, y``, half sizes ``a, b`` km, km per degree
     ``kx, ky`` there, cosine and sine of the scan-axis angle) with the indexed polygons.
 
     The inputs come in the order ``perm`` (:func:`block_order`) of the caller's points:
     entry ``q`` is the caller's point ``perm[q]``.  ``centre_in`` gives each centre's
-    polygon, or ``-4``: find it here (an empty ``centre_in``: find them all).  Returns the rows (point, polygon, km²) grouped by point
-    (in processing order), inside a point by polygon
-    or (``largest_first``) by area descending, the centre's polygon first on a tie, then by
-    polygon; per point in the caller's order, its centre's polygon (``-3``: not found
-    reliably or inside overlapping polygons, no rows), the polygon of its largest overlap (ties as above; ``-1``: none), that
-    area and its number of rows; and the points whose sums did not add up (no rows either).
-    The caller settles both with GEOS.
+    polygon, or ``-4``: find it here (an empty ``centre_in``: find them all).
+
+    Writes the rows (point, polygon, km²) into ``sp, sv, sa``, grouped by point (in
+    processing order), inside a point by polygon or (``largest_first``) by area descending,
+    the centre's polygon first on a tie, then by polygon; per point in the caller's order,
+    its centre's polygon (``-3``: not found reliably or inside overlapping polygons; no rows),
+    the polygon of its largest overlap (ties as above; ``-1``: none), that area and its number
+    of rows; and the points whose sums did not add up (no rows either) into ``bad``.  The
+    caller settles both with GEOS.  ``work`` (3 × n) and ``work_a`` (n) are scratch space.
+
+    Every array comes from the caller: numpy allocates them (on huge pages where the system
+    offers them), which spares the page faults that dominate a loop this short.  Returns the
+    number of rows (``-1``: ``sp`` is too short) and of ``bad`` points.
     """
     n = len(x)
-    cap = n + n // 4 + 16
-    sp = np.empty(cap, dtype=np.int64)  # the rows, in processing order
-    sv = np.empty(cap, dtype=np.int64)
-    sa = np.empty(cap, dtype=np.float64)
-    centre = np.empty(n, dtype=np.int64)
-    top = np.full(n, -1, dtype=np.int64)  # per point: its largest overlap, and how many
-    top_a = np.zeros(n, dtype=np.float64)
-    cells = np.zeros(n, dtype=np.int64)
-    bad = np.empty(16, dtype=np.int64)
+    cap = len(sp)
+    centre = work[0]  # per point, in processing order: centre, largest overlap, rows
+    top = work[1]
+    cells = work[2]
+    top_a = work_a
     nbad = 0
     m = 0
     find = len(centre_in) == 0
     lv = np.empty(_MAX_POLYGONS, dtype=np.int64)
     la = np.empty(_MAX_POLYGONS, dtype=np.float64)
     for q in range(n):
+        top[q] = -1
+        top_a[q] = 0.0
+        cells[q] = 0
         xp = x[q]
         yp = y[q]
         A = a[q]
@@ -216,10 +217,7 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
             need = max(max(ci - i_lo, i_hi - ci), max(cj - j_lo, j_hi - cj))
             if code % 32 >= need + 1:  # a block of pure tiles holds the whole footprint
                 if m == cap:
-                    cap *= 2
-                    sp = _grow_i(sp, cap)
-                    sv = _grow_i(sv, cap)
-                    sa = _grow_f(sa, cap)
+                    return -1, nbad
                 sp[m] = perm[q]
                 sv[m] = cp
                 sa[m] = full
@@ -280,8 +278,6 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
         if total > full * (1 + 1e-7) + 1e-12:
             ok = False
         if not ok:
-            if nbad == len(bad):
-                bad = _grow_i(bad, 2 * nbad)
             bad[nbad] = perm[q]
             nbad += 1
             continue
@@ -296,10 +292,7 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
             lv[j + 1] = kv
             la[j + 1] = ka
         if m + nl > cap:
-            cap = 2 * (m + nl)
-            sp = _grow_i(sp, cap)
-            sv = _grow_i(sv, cap)
-            sa = _grow_f(sa, cap)
+            return -1, nbad
         for k in range(nl):
             val = la[k]
             if val > tol:
@@ -313,17 +306,13 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
                     top_a[q] = val
                 cells[q] += 1
     # Per-point results in the caller's order.
-    centre_out = np.empty(n, dtype=np.int64)
-    top_out = np.empty(n, dtype=np.int64)
-    top_a_out = np.empty(n, dtype=np.float64)
-    cells_out = np.empty(n, dtype=np.int64)
     for q in range(n):
         p = perm[q]
         centre_out[p] = centre[q]
         top_out[p] = top[q]
         top_a_out[p] = top_a[q]
         cells_out[p] = cells[q]
-    return sp[:m], sv[:m], sa[:m], centre_out, top_out, top_a_out, cells_out, bad[:nbad]
+    return m, nbad
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -414,18 +403,28 @@ def _piece(
 
 @njit(cache=True, nogil=True)
 def block_order(  # pragma: no cover - compiled; tested through TileIndex
-    x: Any, y: Any, x0: float, y0: float, dx: float, dy: float, nx: int, ny: int, block: int
-) -> Any:
+    x: Any,
+    y: Any,
+    x0: float,
+    y0: float,
+    dx: float,
+    dy: float,
+    nx: int,
+    ny: int,
+    block: int,
+    key: Any,
+    order: Any,
+) -> None:
     """An order of the points by blocks of ``block`` × ``block`` tiles (row-major; points
     outside the raster or not finite last), stable inside a block: a counting sort.
 
     Points near each other then use the same tiles one after the other, which is what makes
-    the footprint loop fast on points that come in random order."""
+    the footprint loop fast on points that come in random order.  Writes the order into
+    ``order``; ``key`` is scratch space (both as long as ``x``)."""
     n = len(x)
     nbx = (nx + block - 1) // block
     nby = (ny + block - 1) // block
     nkeys = nbx * nby + 1
-    key = np.empty(n, dtype=np.int64)
     count = np.zeros(nkeys + 1, dtype=np.int64)
     for p in range(n):
         u = (x[p] - x0) / dx
@@ -437,28 +436,41 @@ def block_order(  # pragma: no cover - compiled; tested through TileIndex
         count[k + 1] += 1
     for k in range(nkeys):
         count[k + 1] += count[k]
-    order = np.empty(n, dtype=np.int64)
     for p in range(n):
         k = key[p]
         order[count[k]] = p
         count[k] += 1
-    return order
+
+
+@njit(cache=True, nogil=True)
+def json_size(
+    poly: Any, q: Any, starts: Any, item_off: Any, share_off: Any
+) -> int:  # pragma: no cover
+    """Bytes :func:`json_lists` writes."""
+    size = len(starts)
+    for r in range(len(poly)):
+        v = poly[r]
+        k = q[r]
+        size += item_off[v + 1] - item_off[v] + share_off[k + 1] - share_off[k] + 3
+    return size
 
 
 @njit(cache=True, nogil=True)
 def json_lists(  # pragma: no cover - compiled; tested through GridIndex.attribute
-    poly: Any, q: Any, starts: Any, item_buf: Any, item_off: Any, share_buf: Any, share_off: Any
-) -> Any:
+    poly: Any,
+    q: Any,
+    starts: Any,
+    item_buf: Any,
+    item_off: Any,
+    share_buf: Any,
+    share_off: Any,
+    out: Any,
+) -> None:
     """UTF-8 text of ``[item share}, item share}]`` per group of rows (groups start at
-    ``starts``), the lists separated by NUL: ``item_buf[item_off[v]:item_off[v + 1]]`` is row
-    polygon ``v``'s opening text, ``share_buf[share_off[k]:...]`` share ``k``'s text."""
+    ``starts``), the lists separated by NUL, into ``out`` (:func:`json_size` bytes):
+    ``item_buf[item_off[v]:item_off[v + 1]]`` is polygon ``v``'s opening text,
+    ``share_buf[share_off[k]:...]`` share ``k``'s text."""
     m = len(poly)
-    size = len(starts)
-    for r in range(m):
-        v = poly[r]
-        k = q[r]
-        size += item_off[v + 1] - item_off[v] + share_off[k + 1] - share_off[k] + 3
-    out = np.empty(size, dtype=np.uint8)
     w = 0
     g = 0
     for r in range(m):
@@ -482,4 +494,3 @@ def json_lists(  # pragma: no cover - compiled; tested through GridIndex.attribu
             out[w + 1] = 44  # ,
             out[w + 2] = 32
         w += 3
-    return out

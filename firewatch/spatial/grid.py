@@ -697,7 +697,9 @@ def _json_lists(
     if not len(poly):
         return out
     q = np.clip(np.rint(shares * 10_000), 0, 10_000).astype(np.int64)
-    buf = _kernels.json_lists(poly, q, starts, items[0], items[1], *_SHARE_BYTES)
+    share_buf, share_off = _SHARE_BYTES
+    buf = np.empty(_kernels.json_size(poly, q, starts, items[1], share_off), dtype=np.uint8)
+    _kernels.json_lists(poly, q, starts, items[0], items[1], share_buf, share_off, buf)
     out[:] = buf.tobytes().decode("utf-8").split("\x00")[:-1]
     return out
 

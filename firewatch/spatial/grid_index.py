@@ -624,16 +624,39 @@ class TileIndex:
     ) -> tuple[IntArray, IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray, IntArray]:
         # Work in an order of blocks of nearby tiles: each tile's data is then read from
         # memory once per block rather than once per point (3× faster on random order).
-        perm = _kernels.block_order(x, y, self.x0, self.y0, self.dx, self.dy, self.nx, self.ny, 16)
+        # numpy allocates every array the loops fill (see _kernels.footprints).
+        n = len(x)
+        perm = np.empty(n, dtype=np.int64)
+        _kernels.block_order(
+            x, y, self.x0, self.y0, self.dx, self.dy, self.nx, self.ny, 16,
+            np.empty(n, dtype=np.int64), perm,
+        )  # fmt: skip
         xs, ys, ts = x[perm], y[perm], th[perm]
         kx, ky = km_per_degree(ys)
-        return _kernels.footprints(
-            perm, xs, ys, a[perm], b[perm], kx, ky, np.cos(ts), np.sin(ts),
-            _NO_CENTRES if centre is None else centre[perm],
-            largest_first,
-            self.fp_code, self.nx, self.ny, self.x0, self.y0, self.dx, self.dy,
-            self.tile_head, self.pieces, self.ref_vid, self.ref_xy, _ROWS64, _COLS64,
-        )  # fmt: skip
+        cos, sin = np.cos(ts), np.sin(ts)
+        work, work_a = np.empty((3, n), dtype=np.int64), np.empty(n)
+        out = (
+            np.empty(n, dtype=np.int64),  # centre
+            np.empty(n, dtype=np.int64),  # top
+            np.empty(n, dtype=np.float64),  # top_km2
+            np.empty(n, dtype=np.int64),  # cells
+        )
+        bad = np.empty(n, dtype=np.int64)
+        cap = 3 * n + 1024  # pages never written cost nothing
+        while True:
+            sp, sv = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
+            sa = np.empty(cap)
+            m, nbad = _kernels.footprints(
+                perm, xs, ys, a[perm], b[perm], kx, ky, cos, sin,
+                _NO_CENTRES if centre is None else centre[perm], largest_first,
+                self.fp_code, self.nx, self.ny, self.x0, self.y0, self.dx, self.dy,
+                self.tile_head, self.pieces, self.ref_vid, self.ref_xy, _ROWS64, _COLS64,
+                sp, sv, sa, work, work_a, *out, bad,
+            )  # fmt: skip
+            if m >= 0:
+                break
+            cap *= 2
+        return (sp[:m], sv[:m], sa[:m], *out, bad[:nbad])
 
     def _tile_of(self, x: FloatArray, y: FloatArray) -> IntArray:
         i, j, ok = self._tiles(x, y)
