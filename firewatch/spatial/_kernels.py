@@ -360,16 +360,18 @@ def _piece(
     # line adds nothing here (the side's own term below accounts for that stretch).
     t0 = 0.0
     t1 = 1.0
+    iu = 1.0 / du if du != 0.0 else 0.0
+    iv = 1.0 / dv if dv != 0.0 else 0.0
     if du != 0.0:
-        ta = (-A - u0) / du
-        tb = (A - u0) / du
+        ta = (-A - u0) * iu
+        tb = (A - u0) * iu
         t0 = max(t0, min(ta, tb))
         t1 = min(t1, max(ta, tb))
     elif not (-A < u0 < A):
         t1 = -1.0
     if dv != 0.0:
-        ta = (-B - v0) / dv
-        tb = (B - v0) / dv
+        ta = (-B - v0) * iv
+        tb = (B - v0) * iv
         t0 = max(t0, min(ta, tb))
         t1 = min(t1, max(ta, tb))
     elif not (-B < v0 < B):
@@ -383,7 +385,7 @@ def _piece(
         for k in range(2):
             side = A if k == 0 else -A
             if (u0 < side) != (u1 < side):
-                vc = v0 + (side - u0) / du * dv
+                vc = v0 + (side - u0) * iu * dv
                 if -B <= vc < B:
                     if vc >= 0:
                         part += up * (B - vc)
@@ -391,7 +393,7 @@ def _piece(
                         part -= up * (B + vc)
     # Crossings of the centre line v=0 carry the state from the centre to each side.
     if (v0 < 0) != (v1 < 0):
-        uc = u0 - v0 / dv * du
+        uc = u0 - v0 * iv * du
         if -A <= uc < A:
             rising = 2.0 * A * B if dv > 0 else -2.0 * A * B
             if uc >= 0:
