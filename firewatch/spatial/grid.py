@@ -562,16 +562,20 @@ class GridIndex:
         has_fp &= located
         fp_rows = np.flatnonzero(has_fp)
         if len(fp_rows):
-            sat = frame["satellite"].to_numpy()[fp_rows] if "satellite" in frame else None
-            dn = frame["daynight"].to_numpy()[fp_rows] if "daynight" in frame else None
-            angle = footprint_angle(lat[fp_rows], sat, dn)
+
+            def rows_of(values: np.ndarray) -> np.ndarray:
+                return values if len(fp_rows) == n else values[fp_rows]  # usually all rows
+
+            sat = rows_of(frame["satellite"].to_numpy()) if "satellite" in frame else None
+            dn = rows_of(frame["daynight"].to_numpy()) if "daynight" in frame else None
+            angle = footprint_angle(rows_of(lat), sat, dn)
             # The responsible cell: the largest overlap; ties go to the centre's cell, then to
             # the lower cell number.  Each pixel's cells come largest first, for ``touched``.
             fo = self.tiles.footprint_overlaps(
-                lon[fp_rows],
-                lat[fp_rows],
-                scan[fp_rows],
-                track[fp_rows],
+                rows_of(lon),
+                rows_of(lat),
+                rows_of(scan),
+                rows_of(track),
                 angle,
                 largest_first=True,
             )
@@ -595,7 +599,8 @@ class GridIndex:
             flag["centre_in_gap"][fp_rows] = (resp >= 0) & (centre < 0)
         pt_rows = np.flatnonzero(~has_fp & located)
         if len(pt_rows):
-            loc = self.tiles.locate(lon[pt_rows], lat[pt_rows])
+            every = len(pt_rows) == n  # usually all rows or none
+            loc = self.tiles.locate(lon if every else lon[pt_rows], lat if every else lat[pt_rows])
             got = loc >= 0
             vid[pt_rows[got]] = loc[got]
             method[pt_rows[got]] = "point"
