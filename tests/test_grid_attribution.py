@@ -373,3 +373,20 @@ def test_overlapping_cells_are_measured_exactly() -> None:
     in_both = (x > 131.02) & (x < 131.03) & (y < 46.03)
     assert in_both.any() and (fo.centre[in_both] >= 0).all()
     assert np.array_equal(fo.top, ref.top) and np.array_equal(fo.cells, ref.cells)
+
+
+def test_a_frame_mixing_pixels_and_bare_points_matches_row_by_row(demo: GridIndex) -> None:
+    # Rows with and without a pixel size (and one without coordinates) in one frame: each row
+    # is attributed as it would be alone.
+    x, y = _near_boundaries(demo.grid, 60, seed=9)
+    rng = np.random.default_rng(9)
+    scan = np.where(rng.random(60) < 0.5, rng.uniform(0.4, 2.0, 60), np.nan)
+    frame = pd.DataFrame(
+        {"longitude": x, "latitude": y, "scan": scan, "track": scan * 0.8,
+         "satellite": "Aqua", "daynight": "D"}
+    )  # fmt: skip
+    frame.loc[7, "longitude"] = np.nan
+    together = demo.attribute(frame)
+    alone = pd.concat([demo.attribute(frame.iloc[[i]]) for i in range(len(frame))])
+    assert set(together["method"]) == {"footprint", "point", "none"}
+    pd.testing.assert_frame_equal(together, alone)
