@@ -798,20 +798,19 @@ def _people_for(engine: Engine, att: pd.DataFrame, days: pd.Series) -> pd.DataFr
 
 
 def _with_no_chief(flags: pd.Series, att: pd.DataFrame, people: pd.DataFrame) -> pd.Series:
+    """``flags`` with ``no_chief`` set where a village has no field chief on duty (and cleared
+    elsewhere), the flags kept in :data:`FLAGS` order."""
     chiefs = people[(people["level"] == "village") & (people["role"] == "field_chief")]
     has = att["detection_id"].isin(set(chiefs["item"]))
-    missing = att["village_code"].notna() & ~has
-    base = flags.fillna("").str.split(",")
-
-    def fix(parts: list[str], no: bool) -> str:
-        s = {p for p in parts if p and p != "no_chief"}
-        if no:
-            s.add("no_chief")
-        return ",".join(sorted(s, key=list(FLAGS).index))
-
-    return pd.Series(
-        [fix(p, bool(m)) for p, m in zip(base, missing, strict=True)], index=flags.index
-    )
+    missing = (att["village_code"].notna() & ~has).to_numpy()
+    text = flags.fillna("").astype(str)
+    flag = {
+        name: text.str.contains(rf"(?:^|,){name}(?:,|$)", regex=True).to_numpy()
+        for name in FLAGS
+        if name != "no_chief"
+    }
+    flag["no_chief"] = missing
+    return pd.Series(join_flags(flag, len(text)), index=flags.index)
 
 
 def _write(engine: Engine, rows: pd.DataFrame, people: pd.DataFrame, ids: Sequence[str]) -> None:
@@ -932,11 +931,7 @@ def refresh_people(engine: Engine) -> int:
         att = pd.DataFrame(res.all(), columns=list(res.keys()))
     if att.empty:
         return 0
-    days = pd.Series(
-        [pd.Timestamp(t).tz_convert(BEIJING_TZ).date() for t in att["acq_time_utc"]],
-        index=att.index,
-        dtype=object,
-    )
+    days = pd.to_datetime(att["acq_time_utc"], utc=True).dt.tz_convert(BEIJING_TZ).dt.date
     people = _people_for(engine, att, days)
     att["flags"] = _with_no_chief(att["flags"], att, people)
     rows = att.drop(columns=["acq_time_utc"])
