@@ -219,19 +219,24 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(
         ("footprint: first call (compile or cache load)", w_first, w_first, "once per process")
     )
+    # Each footprint run alternates with a locate run, so that both see the machine alike; the
+    # ratio is against the locate runs of the same loop.
     fp_results = {}
     for name, (scan, track) in sizes.items():
-        w_fp, c_fp, fo = best(
-            lambda s=scan, t=track: index.footprint_overlaps(x, y, s, t, angle), args.repeat
-        )
+        w_fp = c_fp = w_lo = c_lo = np.inf
+        for _ in range(args.repeat):
+            w, c, _loc = best(lambda: index.locate(x, y), 1)
+            w_lo, c_lo = min(w_lo, w), min(c_lo, c)
+            w, c, fo = best(lambda s=scan, t=track: index.footprint_overlaps(x, y, s, t, angle), 1)
+            w_fp, c_fp = min(w_fp, w), min(c_fp, c)
         count = np.bincount(fo.point, minlength=n)
-        fp_results[name] = (w_fp, c_fp, fo, count)
+        fp_results[name] = (w_fp, c_fp, fo, count, w_lo)
         rows.append(
             (
                 f"footprint-aware, {name} pixels",
                 w_fp,
                 c_fp,
-                f"{w_fp / w_loc:.2f}× point-only (CPU {c_fp / c_loc:.2f}×); "
+                f"{w_fp / w_lo:.2f}× point-only (CPU {c_fp / c_lo:.2f}×; locate {w_lo:.3f} s); "
                 f"{(count >= 2).mean():.0%} cross a border",
             )
         )
@@ -287,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\nratios (same run):")
     print(f"  point-only locate vs sjoin:        {w_sj / w_loc:5.2f}×  (target ≥ 3×)")
-    print(f"  footprint (VIIRS) vs point-only:   {viirs[0] / w_loc:5.2f}×  (target ≤ 2×)")
-    print(f"  footprint (MODIS) vs point-only:   {fp_results['MODIS'][0] / w_loc:5.2f}×")
+    modis = fp_results["MODIS"]
+    print(f"  footprint (VIIRS) vs point-only:   {viirs[0] / viirs[4]:5.2f}×  (target ≤ 2×)")
+    print(f"  footprint (MODIS) vs point-only:   {modis[0] / modis[4]:5.2f}×")
     print(f"  attribute(): footprint vs point:   {w_af / w_ap:5.2f}×  (target ≤ 2×)")
     return 0 if same else 1
 
