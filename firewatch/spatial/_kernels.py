@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-_EPS = 1e-7  # keep in step with grid_index._EPS
+_EPS = 1e-7  # in tile units: a point this close to a tile line is in both (TileIndex too)
 
 
 _MAX_POLYGONS = 256  # a footprint over more cells than this is left to GEOS
@@ -105,8 +105,6 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
     ky: Any,
     cos: Any,
     sin: Any,
-    centre_in: Any,
-    largest_first: bool,
     fp_code: Any,
     nx: int,
     ny: int,
@@ -135,16 +133,15 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
     ``kx, ky`` there, cosine and sine of the scan-axis angle) with the indexed polygons.
 
     The inputs come in the order ``perm`` (:func:`block_order`) of the caller's points:
-    entry ``q`` is the caller's point ``perm[q]``.  ``centre_in`` gives each centre's
-    polygon, or ``-4``: find it here (an empty ``centre_in``: find them all).
+    entry ``q`` is the caller's point ``perm[q]``.
 
     Writes the rows (point, polygon, km²) into ``sp, sv, sa``, grouped by point (in
-    processing order), inside a point by polygon or (``largest_first``) by area descending,
-    the centre's polygon first on a tie, then by polygon; per point in the caller's order,
-    its centre's polygon (``-3``: not found reliably or inside overlapping polygons; no rows),
-    the polygon of its largest overlap (ties as above; ``-1``: none), that area and its number
-    of rows; and the points whose sums did not add up (no rows either) into ``bad``.  The
-    caller settles both with GEOS.  ``work`` (3 × n) and ``work_a`` (n) are scratch space.
+    processing order), inside a point largest area first, the centre's polygon first on a
+    tie, then by polygon; per point in the caller's order, its centre's polygon (``-3``: not
+    found reliably or inside overlapping polygons; no rows), the polygon of its largest
+    overlap (``-1``: none), that area and its number of rows; and the points whose sums did
+    not add up (no rows either) into ``bad``.  The caller settles both with GEOS.  ``work``
+    (3 × n) and ``work_a`` (n) are scratch space.
 
     Every array comes from the caller: numpy allocates them (on huge pages where the system
     offers them), which spares the page faults that dominate a loop this short.  Returns the
@@ -158,7 +155,6 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
     top_a = work_a
     nbad = 0
     m = 0
-    find = len(centre_in) == 0
     lv = np.empty(_MAX_POLYGONS, dtype=np.int64)
     la = np.empty(_MAX_POLYGONS, dtype=np.float64)
     for q in range(n):
@@ -183,14 +179,12 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
             ci = int(u)
             cj = int(v)
             code = fp_code[cj * nx + ci]
-        cp = -4 if find else centre_in[q]
-        if cp == -4:
-            if code >= 0:
-                cp = code // 32
-            elif code <= -2:
-                cp = _centre(xp, yp, -2 - code, tile_head, pieces, ref_vid, ref_xy, lv, la)
-            else:
-                cp = -1
+        if code >= 0:
+            cp = code // 32
+        elif code <= -2:
+            cp = _centre(xp, yp, -2 - code, tile_head, pieces, ref_vid, ref_xy, lv, la)
+        else:
+            cp = -1
         centre[q] = cp
         if cp == -3:
             continue
@@ -213,7 +207,7 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
         i_hi = math.floor(uhi + _EPS)
         j_lo = math.floor(vlo - _EPS)
         j_hi = math.floor(vhi + _EPS)
-        if code >= 0 and cp == code // 32:
+        if code >= 0:
             need = max(max(ci - i_lo, i_hi - ci), max(cj - j_lo, j_hi - cj))
             if code % 32 >= need + 1:  # a block of pure tiles holds the whole footprint
                 if m == cap:
@@ -275,11 +269,11 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
             bad[nbad] = perm[q]
             nbad += 1
             continue
-        for k in range(1, nl):  # insertion sort (a few rows)
+        for k in range(1, nl):  # insertion sort, largest first (a few rows)
             kv = lv[k]
             ka = la[k]
             j = k - 1
-            while j >= 0 and _before(kv, ka, lv[j], la[j], cp, largest_first):
+            while j >= 0 and _before(kv, ka, lv[j], la[j], cp):
                 lv[j + 1] = lv[j]
                 la[j + 1] = la[j]
                 j -= 1
@@ -295,7 +289,7 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
                 sv[m] = lv[k]
                 sa[m] = val
                 m += 1
-                if cells[q] == 0 or _before(lv[k], val, top[q], top_a[q], cp, True):
+                if cells[q] == 0:  # the first row kept is the largest
                     top[q] = lv[k]
                     top_a[q] = val
                 cells[q] += 1
@@ -310,15 +304,13 @@ def footprints(  # pragma: no cover - compiled; tested through TileIndex
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _before(
-    v1: Any, a1: float, v2: Any, a2: float, cp: Any, largest_first: bool
-) -> bool:  # pragma: no cover
-    """Whether row (v1, a1) sorts before row (v2, a2)."""
-    if largest_first:
-        if a1 != a2:
-            return a1 > a2
-        if (v1 == cp) != (v2 == cp):
-            return v1 == cp
+def _before(v1: Any, a1: float, v2: Any, a2: float, cp: Any) -> bool:  # pragma: no cover
+    """Whether row (polygon v1, area a1) sorts before row (v2, a2): larger area first, then
+    the centre's polygon ``cp``, then the lower polygon."""
+    if a1 != a2:
+        return a1 > a2
+    if (v1 == cp) != (v2 == cp):
+        return v1 == cp
     return v1 < v2
 
 

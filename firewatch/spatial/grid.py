@@ -570,14 +570,9 @@ class GridIndex:
             dn = rows_of(frame["daynight"].to_numpy()) if "daynight" in frame else None
             angle = footprint_angle(rows_of(lat), sat, dn)
             # The responsible cell: the largest overlap; ties go to the centre's cell, then to
-            # the lower cell number.  Each pixel's cells come largest first, for ``touched``.
+            # the lower cell number.  Each pixel's cells come in that order, for ``touched``.
             fo = self.tiles.footprint_overlaps(
-                rows_of(lon),
-                rows_of(lat),
-                rows_of(scan),
-                rows_of(track),
-                angle,
-                largest_first=True,
+                rows_of(lon), rows_of(lat), rows_of(scan), rows_of(track), angle
             )
             resp = fo.top
             placed = fp_rows[resp >= 0]
@@ -666,12 +661,6 @@ def join_flags(flag: dict[str, np.ndarray], n: int) -> np.ndarray:
     return text
 
 
-#: JSON text of the shares 0.0000 .. 1.0000 (a look-up is much faster than formatting floats).
-_SHARE_TEXT: Final = np.array(
-    [json.dumps(round(i / 10_000, 4)) for i in range(10_001)], dtype=object
-)
-
-
 def _filled(n: int, value: str) -> np.ndarray:
     """An object array of ``n`` times ``value`` (``np.full`` is ~20× slower for objects)."""
     out = np.empty(n, dtype=object)
@@ -687,7 +676,8 @@ def _text_table(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(raw), dtype=np.uint8), off
 
 
-_SHARE_BYTES: Final = _text_table(list(_SHARE_TEXT))
+#: JSON text of the shares 0.0000 .. 1.0000 (a look-up is much faster than formatting floats).
+_SHARE_BYTES: Final = _text_table([json.dumps(round(i / 10_000, 4)) for i in range(10_001)])
 
 
 def _json_lists(

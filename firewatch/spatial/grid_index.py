@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
-_EPS: Final = 1e-7  # in tile units: marks both neighbours of a point this close to a tile line
+_EPS: Final = _kernels._EPS  # in tile units: a point this close to a tile line is in both
 _MAX_RINGS: Final = 24  # pure-ring counts are capped here; larger footprints take the exact path
 
 
@@ -65,7 +65,6 @@ def _masks() -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
 
 _ROWS, _COLS = _masks()
 _ROWS64, _COLS64 = _ROWS.astype(np.int64), _COLS.astype(np.int64)
-_NO_CENTRES: Final = np.zeros(0, dtype=np.int64)  # the footprint loop finds every centre
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:
@@ -97,8 +96,9 @@ class FootprintOverlaps:
     Attributes
     ----------
     point, polygon, area_km2
-        One row per (point, polygon) with an overlap above 1e-9 of the footprint; a point's
-        rows are consecutive.
+        One row per (point, polygon) with an overlap above 1e-9 of the footprint.  A point's
+        rows are consecutive, largest area first (on a tie the centre's polygon, then the lower
+        id); the points come in no particular order.
     footprint_km2
         Area of each point's footprint (``scan × track``).
     centre
@@ -123,9 +123,9 @@ class FootprintOverlaps:
 
 def _summary(
     p: IntArray, v: IntArray, ar: FloatArray, centre: IntArray, n: int
-) -> tuple[IntArray, IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray]:
-    """Rows grouped by point, largest overlap first, and the per-point ``top``, ``top_km2``
-    and ``cells`` of :class:`FootprintOverlaps` (numpy; for the GEOS paths)."""
+) -> tuple[IntArray, IntArray, FloatArray, IntArray, FloatArray, IntArray]:
+    """Rows (of the GEOS paths) in :class:`FootprintOverlaps` order, and its per-point ``top``,
+    ``top_km2`` and ``cells``."""
     order = np.lexsort((v, v != centre[p], -ar, p))
     p, v, ar = p[order], v[order], ar[order]
     top = np.full(n, -1, dtype=np.int64)
@@ -133,7 +133,19 @@ def _summary(
     first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else p
     top[p[first]] = v[first]
     top_km2[p[first]] = ar[first]
-    return p, v, ar, order, top, top_km2, np.bincount(p, minlength=n)
+    return p, v, ar, top, top_km2, np.bincount(p, minlength=n)
+
+
+def _footprint_inputs(
+    lon: ArrayLike, lat: ArrayLike, scan_km: ArrayLike, track_km: ArrayLike, angle: ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Centres, half sizes (km) and angles as contiguous float arrays of one length."""
+    x = np.ascontiguousarray(lon, dtype="float64")
+    y = np.ascontiguousarray(lat, dtype="float64")
+    a = np.asarray(scan_km, dtype="float64") / 2.0
+    b = np.asarray(track_km, dtype="float64") / 2.0
+    th = np.ascontiguousarray(np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape))
+    return x, y, a, b, th
 
 
 class TileIndex:
@@ -556,8 +568,6 @@ class TileIndex:
         scan_km: ArrayLike,
         track_km: ArrayLike,
         angle: ArrayLike,
-        *,
-        largest_first: bool = False,
     ) -> FootprintOverlaps:
         """Area of each pixel footprint inside each polygon it overlaps.
 
@@ -570,62 +580,18 @@ class TileIndex:
         angle
             Scan-axis angle, radians counter-clockwise from east
             (:func:`~firewatch.spatial.footprint.footprint_angle`).
-        largest_first
-            Order each point's rows by area, largest first (on a tie the centre's polygon
-            first, then by polygon), instead of by polygon.
 
         Returns
         -------
         FootprintOverlaps
-            A point's rows are consecutive (the points in no particular order).  Also the
-            polygon containing
-            each centre (``centre``), as :meth:`locate` would give it except for centres
-            exactly on a boundary.
+            Also the polygon containing each centre (``centre``), as :meth:`locate` would
+            give it except for centres exactly on a boundary.
         """
-        x = np.ascontiguousarray(lon, dtype="float64")
-        y = np.ascontiguousarray(lat, dtype="float64")
-        a = np.asarray(scan_km, dtype="float64") / 2.0
-        b = np.asarray(track_km, dtype="float64") / 2.0
-        th = np.ascontiguousarray(np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape))
+        x, y, a, b, th = _footprint_inputs(lon, lat, scan_km, track_km, angle)
         n = len(x)
-        p, v, ar, centre, top, top_km2, cells, bad = self._footprints(
-            x, y, a, b, th, None, largest_first
-        )
-        unsure = np.flatnonzero(centre == -3)
-        if len(unsure):
-            # Centres the crossing count cannot place (on a boundary, or where cells overlap):
-            # GEOS places them and measures their footprints.
-            k = -2 - self.lut[self._tile_of(x[unsure], y[unsure])].astype(np.int64)
-            centre[unsure] = self._locate_mixed(k, x[unsure], y[unsure])
-            bad = np.r_[bad, unsure]
-        fallback = len(bad)
-        if fallback:
-            # Those, sums that do not add up (overlapping cells, degenerate input) and pixels
-            # over more cells than the loop sums: GEOS measures them.
-            kx, ky = km_per_degree(y)
-            gp, gv, ga = self._geos_overlaps(bad, x, y, a, b, th, kx, ky)
-            gp, gv, ga, _, gt, gta, gc = _summary(gp, gv, ga, centre, n)
-            if not largest_first:
-                order = np.lexsort((gv, gp))
-                gp, gv, ga = gp[order], gv[order], ga[order]
-            p, v, ar = np.r_[p, gp], np.r_[v, gv], np.r_[ar, ga]
-            top[bad], top_km2[bad], cells[bad] = gt[bad], gta[bad], gc[bad]
-        return FootprintOverlaps(p, v, ar, 4.0 * a * b, centre, top, top_km2, cells, fallback)
-
-    def _footprints(
-        self,
-        x: FloatArray,
-        y: FloatArray,
-        a: FloatArray,
-        b: FloatArray,
-        th: FloatArray,
-        centre: IntArray | None,
-        largest_first: bool,
-    ) -> tuple[IntArray, IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray, IntArray]:
         # Work in an order of blocks of nearby tiles: each tile's data is then read from
         # memory once per block rather than once per point (3× faster on random order).
-        # numpy allocates every array the loops fill (see _kernels.footprints).
-        n = len(x)
+        # numpy allocates every array the loop fills (see _kernels.footprints).
         perm = np.empty(n, dtype=np.int64)
         _kernels.block_order(
             x, y, self.x0, self.y0, self.dx, self.dy, self.nx, self.ny, 16,
@@ -633,34 +599,40 @@ class TileIndex:
         )  # fmt: skip
         xs, ys, ts = x[perm], y[perm], th[perm]
         kx, ky = km_per_degree(ys)
-        cos, sin = np.cos(ts), np.sin(ts)
         work, work_a = np.empty((3, n), dtype=np.int64), np.empty(n)
-        out = (
-            np.empty(n, dtype=np.int64),  # centre
-            np.empty(n, dtype=np.int64),  # top
-            np.empty(n, dtype=np.float64),  # top_km2
-            np.empty(n, dtype=np.int64),  # cells
-        )
-        bad = np.empty(n, dtype=np.int64)
+        centre, top, cells = (np.empty(n, dtype=np.int64) for _ in range(3))
+        top_km2, bad = np.empty(n), np.empty(n, dtype=np.int64)
         cap = 3 * n + 1024  # pages never written cost nothing
         while True:
-            sp, sv = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
-            sa = np.empty(cap)
+            p, v, ar = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap)
             m, nbad = _kernels.footprints(
-                perm, xs, ys, a[perm], b[perm], kx, ky, cos, sin,
-                _NO_CENTRES if centre is None else centre[perm], largest_first,
+                perm, xs, ys, a[perm], b[perm], kx, ky, np.cos(ts), np.sin(ts),
                 self.fp_code, self.nx, self.ny, self.x0, self.y0, self.dx, self.dy,
                 self.tile_head, self.pieces, self.ref_vid, self.ref_xy, _ROWS64, _COLS64,
-                sp, sv, sa, work, work_a, *out, bad,
+                p, v, ar, work, work_a, centre, top, top_km2, cells, bad,
             )  # fmt: skip
             if m >= 0:
                 break
             cap *= 2
-        return (sp[:m], sv[:m], sa[:m], *out, bad[:nbad])
-
-    def _tile_of(self, x: FloatArray, y: FloatArray) -> IntArray:
-        i, j, ok = self._tiles(x, y)
-        return np.where(ok, j * self.nx + i, 0)
+        p, v, ar, bad = p[:m], v[:m], ar[:m], bad[:nbad]
+        unsure = np.flatnonzero(centre == -3)
+        if len(unsure):
+            # Centres the crossing count cannot place (on a boundary, or where cells overlap):
+            # GEOS places them.
+            i, j, _ = self._tiles(x[unsure], y[unsure])  # inside the raster: a mixed tile
+            k = -2 - self.lut[j * self.nx + i].astype(np.int64)
+            centre[unsure] = self._locate_mixed(k, x[unsure], y[unsure])
+            bad = np.r_[bad, unsure]
+        if len(bad):
+            # Those, sums that do not add up (overlapping cells, degenerate input) and pixels
+            # over more cells than the loop sums: GEOS measures them.
+            kx, ky = km_per_degree(y)
+            gp, gv, ga, gt, gta, gc = _summary(
+                *self._geos_overlaps(bad, x, y, a, b, th, kx, ky), centre, n
+            )
+            p, v, ar = np.r_[p, gp], np.r_[v, gv], np.r_[ar, ga]
+            top[bad], top_km2[bad], cells[bad] = gt[bad], gta[bad], gc[bad]
+        return FootprintOverlaps(p, v, ar, 4.0 * a * b, centre, top, top_km2, cells, len(bad))
 
     def _geos_overlaps(
         self,
@@ -691,16 +663,10 @@ class TileIndex:
         angle: ArrayLike,
     ) -> FootprintOverlaps:
         """Footprint overlaps computed with GEOS only (slow; the reference for tests)."""
-        x = np.asarray(lon, dtype="float64")
-        y = np.asarray(lat, dtype="float64")
-        a = np.asarray(scan_km, dtype="float64") / 2.0
-        b = np.asarray(track_km, dtype="float64") / 2.0
-        th = np.broadcast_to(np.asarray(angle, dtype="float64"), x.shape)
+        x, y, a, b, th = _footprint_inputs(lon, lat, scan_km, track_km, angle)
         kx, ky = km_per_degree(y)
-        p, v, ar = self._geos_overlaps(np.arange(len(x)), x, y, a, b, th, kx, ky)
         centre = self.locate(x, y)
-        _, _, _, _, top, top_km2, cells = _summary(p, v, ar, centre, len(x))
-        order = np.lexsort((v, p))
-        return FootprintOverlaps(
-            p[order], v[order], ar[order], 4.0 * a * b, centre, top, top_km2, cells, len(x)
+        p, v, ar, top, top_km2, cells = _summary(
+            *self._geos_overlaps(np.arange(len(x)), x, y, a, b, th, kx, ky), centre, len(x)
         )
+        return FootprintOverlaps(p, v, ar, 4.0 * a * b, centre, top, top_km2, cells, len(x))
