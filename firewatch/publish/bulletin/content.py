@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 Edition = Literal["internal", "public"]
 ColumnKind = Literal["text", "int", "float", "prob", "time", "datetime", "date", "dms", "deg"]
 
-#: Columns that name or reach a person: only ever in the internal edition.
+#: The grid's columns that name or reach a person (only ever in the internal edition; the
+#: public edition drops them with everything else personal: ``points.public_edition``).
 PERSONAL = ("field_chief", "field_chief_phone", "grid_member", "grid_member_phone")
 
 _INSTRUMENTS = {
@@ -207,14 +208,14 @@ class PeriodReport(Document):
 
 
 def _load_points(engine: Engine, first: dt.date, last: dt.date, edition: Edition) -> pd.DataFrame:
-    from firewatch.publish.points import load_points
+    from firewatch.publish.points import load_points, public_edition
 
     pts = load_points(
         engine, first=first, last=last, edition=edition, region=("province", "neighbour")
     )
     if edition == "public":
         # The loader drops personal columns already; a bulletin must never rely on one line.
-        pts = pts.drop(columns=[c for c in pts.columns if c in PERSONAL or c.endswith("_phone")])
+        pts = public_edition(pts)
     # An area whose tables exist but that has nothing for these points (no grid here, nothing
     # classified or sent for checking yet) shows nothing rather than empty columns.
     for key, group in _AREA_GROUPS.items():
