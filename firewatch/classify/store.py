@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from firewatch.classify.features import FeatureContext, beijing_days, build_features, load_history
 from firewatch.classify.labels import load_labels
@@ -39,15 +38,6 @@ _CHUNK = 2_000
 POINT_COLUMNS = ("fp_class", "p_straw", "fp_explanation", "model_version", "label_source")
 
 
-def _insert(engine: Engine) -> Any:
-    name = engine.dialect.name
-    if name == "sqlite":
-        return sqlite.insert
-    if name == "postgresql":
-        return postgresql.insert
-    raise NotImplementedError(f"classifications are stored on sqlite and postgresql, not {name}")
-
-
 def register_model(engine: Engine, model: FpModel, path: str | Path) -> None:
     """Record a trained model in ``classifier_models`` (replacing a record of the same version)."""
     from firewatch.classify.model import _sha256
@@ -65,7 +55,7 @@ def register_model(engine: Engine, model: FpModel, path: str | Path) -> None:
         "label_counts": json.dumps(card.get("labels_used", {})),
         "metrics": json.dumps(card.get("evaluation", {}).get("model", {}).get("per_class", {})),
     }
-    insert = _insert(engine)
+    insert = repo.dialect_insert(engine)
     stmt = insert(t).values(row)
     stmt = stmt.on_conflict_do_update(
         index_elements=["version"], set_={k: stmt.excluded[k] for k in row if k != "version"}
@@ -129,7 +119,7 @@ def save_classifications(engine: Engine, detection_ids: Sequence[str], result: p
     frame = frame.loc[:, cols].astype(object)
     frame = frame.where(pd.notna(frame), None)
     rows = frame.to_dict("records")
-    insert = _insert(engine)
+    insert = repo.dialect_insert(engine)
     with engine.begin() as conn:
         for i in range(0, len(rows), _CHUNK):
             stmt = insert(t).values(rows[i : i + _CHUNK])

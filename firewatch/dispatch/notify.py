@@ -33,6 +33,7 @@ from firewatch.dispatch.models import Notification, ReviewUser, table
 from firewatch.dispatch.settings import NotifySettings
 from firewatch.errors import FirewatchError
 from firewatch.store.models import utcnow
+from firewatch.store.repo import dialect_insert
 
 __all__ = [
     "DeliveryResult",
@@ -110,19 +111,9 @@ def _insert_ignore(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     nt = table(Notification)
-    name = conn.dialect.name
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt: Any = sqlite_insert(nt).on_conflict_do_nothing(
-            index_elements=["event_key", "channel", "target"]
-        )
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(nt).on_conflict_do_nothing(constraint="uq_notifications_event")
-    else:  # pragma: no cover - other backends are not supported by the store
-        raise NotImplementedError(name)
+    stmt = dialect_insert(conn)(nt).on_conflict_do_nothing(
+        index_elements=["event_key", "channel", "target"]  # uq_notifications_event
+    )
     count = select(func.count()).select_from(nt)
     before = conn.execute(count).scalar_one()
     conn.execute(stmt, rows)

@@ -81,8 +81,9 @@ def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]
     return out.to_dict("records")
 
 
-def _insert(conn: Connection) -> Any:
-    name = conn.dialect.name
+def dialect_insert(bind: Engine | Connection) -> Any:
+    """The ``insert`` of the store's backend, the one with ``on_conflict_*`` (upserts)."""
+    name = bind.dialect.name
     if name == "sqlite":
         return sqlite.insert
     if name == "postgresql":
@@ -91,7 +92,7 @@ def _insert(conn: Connection) -> Any:
 
 
 def _upsert_detections(conn: Connection, rows: list[dict[str, Any]], run_id: int) -> None:
-    insert = _insert(conn)
+    insert = dialect_insert(conn)
     table = cast(Table, Detection.__table__)
     stmt = insert(table)
     excluded = stmt.excluded
