@@ -132,8 +132,13 @@ def ingest_file(
         import hashlib
 
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        run_id = repo.record_refused(
-            engine, kind="file", origin=path.name, input_sha256=digest, message=str(exc)
+        run_id = repo.record_empty_run(
+            engine,
+            kind="file",
+            origin=path.name,
+            status="refused",
+            message=str(exc),
+            input_sha256=digest,
         )
         # --- bulletin (issue 6): the days a refused file was meant to cover have no data -----
         from firewatch.publish.bulletin.coverage import record_coverage

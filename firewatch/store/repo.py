@@ -215,20 +215,28 @@ def store_run(
     )
 
 
-def record_refused(
-    engine: Engine, *, kind: str, origin: str, input_sha256: str | None, message: str
+def record_empty_run(
+    engine: Engine,
+    *,
+    kind: str,
+    origin: str,
+    status: str,
+    message: str,
+    product: str | None = None,
+    input_sha256: str | None = None,
 ) -> int:
-    """Record a refused input (not FIRMS data, unreadable): a run with no rows and the reason."""
+    """Record a run that stored no rows (a refused file, a failed request) and why; its id."""
     now = utcnow()
     with engine.begin() as conn:
         res = conn.execute(
             insert(IngestRun).values(
                 kind=kind,
                 origin=origin,
+                product=product,
                 input_sha256=input_sha256,
                 started_at=now,
                 finished_at=now,
-                status="refused",
+                status=status,
                 message=message,
             )
         )

@@ -235,22 +235,11 @@ def record_failed_request(
     int
         The run id.
     """
-    from firewatch.store.models import utcnow
+    from firewatch.store.repo import record_empty_run
 
-    now = utcnow()
-    with engine.begin() as conn:
-        res = conn.execute(
-            insert(IngestRun).values(
-                kind="api",
-                origin=origin,
-                product=product,
-                started_at=now,
-                finished_at=now,
-                status="failed",
-                message=message,
-            )
-        )
-        run_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+    run_id = record_empty_run(
+        engine, kind="api", origin=origin, status="failed", message=message, product=product
+    )
     record_coverage(engine, run_id, None, origin=origin, requested=requested)
     return run_id
 
