@@ -47,6 +47,7 @@ __all__ = [
     "LEVELS",
     "LEVEL_DIGITS",
     "POINT_GRID_COLUMNS",
+    "TRUE_VALUES",
     "Grid",
     "GridDaySummary",
     "GridIndex",
@@ -59,9 +60,11 @@ __all__ = [
     "code_level",
     "grid_from_settings",
     "grid_index",
+    "is_true",
     "load_grid",
     "load_point_grid",
     "normalise_code",
+    "read_grid_metadata",
     "refresh_people",
     "summarise_grid_day",
 ]
@@ -228,8 +231,23 @@ def _read_metadata(path: Path, layers: list[str]) -> dict[str, str]:
     }
 
 
-def _truthy(value: object) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "y", "t", "是")
+#: Values of the grid format's yes/no fields (``synthetic``) that mean yes.
+TRUE_VALUES: Final = frozenset({"1", "true", "yes", "y", "t", "是"})
+
+
+def is_true(value: object) -> bool:
+    """Whether a yes/no field of the grid format says yes."""
+    return str(value).strip().lower() in TRUE_VALUES
+
+
+def read_grid_metadata(path: str | Path) -> dict[str, str]:
+    """A grid file's ``metadata`` table as a dict (empty when the file or table is missing)."""
+    import pyogrio
+
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    return _read_metadata(p, [str(r[0]) for r in pyogrio.list_layers(p)])
 
 
 def _polygonal(g: Any) -> Any:
@@ -294,7 +312,7 @@ def load_grid(path: str | Path, *, datum: str | None = None) -> Grid:
             f"{p}: missing layer(s) {', '.join(missing)}; a grid has the layers "
             f"{', '.join(LEVELS)} (layers found: {', '.join(layers) or 'none'})"
         )
-    meta_synth = _truthy(meta.get("synthetic", "false"))
+    meta_synth = is_true(meta.get("synthetic", "false"))
     repairs: list[Repair] = []
     out: dict[str, gpd.GeoDataFrame] = {}
     for level in LEVELS:
@@ -374,7 +392,7 @@ def load_grid(path: str | Path, *, datum: str | None = None) -> Grid:
             )
             geoms[i] = fixed
         synth = (
-            gdf["synthetic"].map(_truthy).to_numpy(dtype=bool)
+            gdf["synthetic"].map(is_true).to_numpy(dtype=bool)
             if "synthetic" in gdf.columns
             else np.full(len(gdf), meta_synth, dtype=bool)
         )

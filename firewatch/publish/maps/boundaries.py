@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ import shapely
 
 from firewatch.errors import ConfigError, GridError
 from firewatch.spatial.datum import geometries_to_wgs84, normalise_datum
+from firewatch.spatial.grid import TRUE_VALUES, is_true, read_grid_metadata
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -140,24 +141,6 @@ def read_layer(
     return gdf.reset_index(drop=True)
 
 
-#: Values of the grid format's ``synthetic`` fields that mean yes (as the grid loader reads them).
-_TRUE: Final = frozenset({"1", "true", "yes", "y", "t", "是"})
-
-
-def _grid_metadata(path: Path) -> dict[str, str]:
-    """The grid file's ``metadata`` table (``key``/``value``, see ``grids/README.md``)."""
-    import pyogrio
-
-    if not path.is_file() or "metadata" not in {str(r[0]) for r in pyogrio.list_layers(path)}:
-        return {}
-    df = pyogrio.read_dataframe(path, layer="metadata", read_geometry=False)
-    if not {"key", "value"} <= set(df.columns):
-        raise GridError(f"{path.name}: the metadata table needs 'key' and 'value' columns")
-    return {
-        str(k): "" if v is None else str(v) for k, v in zip(df["key"], df["value"], strict=True)
-    }
-
-
 def grid_datum(settings: Settings) -> str:
     """The datum of the configured grid file: what its metadata declares, else the setting.
 
@@ -169,7 +152,7 @@ def grid_datum(settings: Settings) -> str:
     GridError
         If the file declares one datum and a non-default ``grids_datum`` setting another.
     """
-    declared = _grid_metadata(Path(settings.grids_path)).get("datum")
+    declared = read_grid_metadata(settings.grids_path).get("datum")
     if not declared:
         return settings.grids_datum
     try:
@@ -190,12 +173,12 @@ def grid_is_synthetic(path: Path, cells: Sequence[gpd.GeoDataFrame] = ()) -> boo
     The rule of the grid format (and of the grid stage): a true ``synthetic`` entry in the
     ``metadata`` table, or a true ``synthetic`` column on any cell.
     """
-    if _grid_metadata(path).get("synthetic", "").strip().lower() in _TRUE:
+    if is_true(read_grid_metadata(path).get("synthetic", "")):
         return True
     for gdf in cells:
         if "synthetic" in gdf.columns:
             flags = gdf["synthetic"].astype("string").str.strip().str.lower()
-            if flags.isin(_TRUE).any():
+            if flags.isin(TRUE_VALUES).any():
                 return True
     return False
 
