@@ -180,8 +180,15 @@ def point_page(
     request: Request, auth: PageUser, detection_id: str, saved: str | None = None
 ) -> HTMLResponse:
     user, csrf = auth
-    ctx = context(request)
-    point = review.get_point(ctx.engine, user, detection_id)
+    point = review.get_point(context(request).engine, user, detection_id)
+    return _point_page(request, user, csrf, point, saved=saved)
+
+
+def _point_page(
+    request: Request, user: Any, csrf: str, point: Any, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    """The point page (its map, the verdict form with the photo limits) plus ``extra``."""
+    review_cfg = context(request).settings.review
     return render(
         request,
         "point.html",
@@ -190,10 +197,11 @@ def point_page(
             "csrf": csrf,
             "p": point,
             "map": maps.point_map(point),
-            "saved": saved,
-            "max_photos": ctx.settings.review.max_photos,
-            "max_mib": ctx.settings.review.max_photo_bytes // (1024 * 1024),
+            "max_photos": review_cfg.max_photos,
+            "max_mib": review_cfg.max_photo_bytes // (1024 * 1024),
+            **extra,
         },
+        status_code=status_code,
     )
 
 
@@ -224,22 +232,15 @@ def verdict_submit(
             actor=actor_of(request, user),
         )
     except (PhotoRejected, review.BadVerdict) as exc:
-        status = exc.status if isinstance(exc, PhotoRejected) else 400
-        return render(
+        return _point_page(
             request,
-            "point.html",
-            {
-                "user": user,
-                "csrf": csrf,
-                "p": point,
-                "map": maps.point_map(point),
-                "error": str(exc),
-                "form_note": note,
-                "form_verdict": verdict,
-                "max_photos": ctx.settings.review.max_photos,
-                "max_mib": ctx.settings.review.max_photo_bytes // (1024 * 1024),
-            },
-            status_code=status,
+            user,
+            csrf,
+            point,
+            status_code=exc.status if isinstance(exc, PhotoRejected) else 400,
+            error=str(exc),
+            form_note=note,
+            form_verdict=verdict,
         )
     return RedirectResponse(f"/points/{detection_id}?saved=verdict", status_code=303)
 
