@@ -25,7 +25,9 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, insert
+from typer.testing import CliRunner, Result
 
+from firewatch.cli import app
 from firewatch.config import Settings
 from firewatch.dispatch.assign import GRID_COLUMNS, assign_new
 from firewatch.dispatch.users import add_user
@@ -400,3 +402,8 @@ class RobotServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+def run_cli(*args: str, input: str | None = None) -> Result:
+    """Run ``firewatch ARGS`` in-process (settings from the environment), errors raised."""
+    return CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)

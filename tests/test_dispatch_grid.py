@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from review_support import SmtpServer, free_port, login, make_client
+from review_support import SmtpServer, free_port, login, make_client, run_cli
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from firewatch.cli import app
 from firewatch.config import Settings
 from firewatch.dispatch.models import Assignment
 from firewatch.pipeline import ingest_file
@@ -54,17 +52,13 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
     smtp.stop()
 
 
-def _run(*args: str, input: str | None = None) -> Any:
-    return CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
-
-
 def test_points_in_the_demo_grid_go_to_their_village_with_the_chiefs_on_duty(
     env: dict[str, Any],
 ) -> None:
     from firewatch.spatial.grid import attribute_stored, load_point_grid
 
-    assert _run("db", "upgrade").exit_code == 0
-    assert _run("chiefs", "import", str(CHIEFS)).exit_code == 0
+    assert run_cli("db", "upgrade").exit_code == 0
+    assert run_cli("chiefs", "import", str(CHIEFS)).exit_code == 0
     # Which demo village do the day's points fall in?  Ask the grid stage, not a fixture.
     settings = Settings()
     engine = connect(env["db"])
@@ -81,20 +75,20 @@ def test_points_in_the_demo_grid_go_to_their_village_with_the_chiefs_on_duty(
     chief = in_villages.loc[sorted(mine)[0], "field_chief"]
     assert chief and chief.startswith("示例田长")
 
-    r = _run(
+    r = run_cli(
         "users", "add", "demo_member", "--role", "village_member", "--grid", village,
         "--email", "demo_member@example.org", "--password-stdin", input=PASSWORD + "\n",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     # A code that is not a cell of the configured grid is refused.
     bad = village[:9] + "999"
-    r = _run(
+    r = run_cli(
         "users", "add", "ghost", "--role", "village_member", "--grid", bad,
         "--password-stdin", input=PASSWORD + "\n",
     )  # fmt: skip
     assert r.exit_code == 4 and "not a cell of the configured grid" in r.output
 
-    run = _run("watch", "--once", "--date", "2025-04-23", "--file", str(SAMPLE))
+    run = run_cli("watch", "--once", "--date", "2025-04-23", "--file", str(SAMPLE))
     assert run.exit_code == 0, run.output
     with engine.connect() as conn:
         rows = {

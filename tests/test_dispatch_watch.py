@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from review_support import RobotServer, SmtpServer, free_port
+from review_support import RobotServer, SmtpServer, free_port, run_cli
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from firewatch.cli import app
 from firewatch.config import Settings
 from firewatch.dispatch.models import Assignment, ReviewUser
 from firewatch.dispatch.watch import next_run, watch
@@ -61,20 +59,16 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
     robot.stop()
 
 
-def _run(*args: str, input: str | None = None) -> Any:
-    return CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
-
-
 def test_watch_once_assigns_and_notifies_and_a_second_run_changes_nothing(
     env: dict[str, Any],
 ) -> None:
-    assert _run("db", "upgrade").exit_code == 0
-    r = _run(
+    assert run_cli("db", "upgrade").exit_code == 0
+    r = run_cli(
         "users", "add", "chief_tangyuan", "--role", "field_chief", "--grid", "230828",
         "--email", "tangyuan@example.org", "--password-stdin", input=PASSWORD + "\n",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    first = _run("watch", "--once", "--date", "2025-04-23", "--file", str(SAMPLE))
+    first = run_cli("watch", "--once", "--date", "2025-04-23", "--file", str(SAMPLE))
     assert first.exit_code == 0, first.output
     assigned = int(re.search(r"(\d+) point\(s\) assigned", first.output).group(1))
     engine = connect(env["db"])
@@ -106,7 +100,7 @@ def test_watch_once_assigns_and_notifies_and_a_second_run_changes_nothing(
     assert len(ids) == len(set(ids)) == stored
     assert len(posts) > 1
 
-    second = _run("watch", "--once", "--date", "2025-04-23", "--file", str(SAMPLE))
+    second = run_cli("watch", "--once", "--date", "2025-04-23", "--file", str(SAMPLE))
     assert second.exit_code == 0, second.output
     assert "0 point(s) assigned" in second.output
     assert len(env["smtp"].inbox.mails) == 1
@@ -120,7 +114,7 @@ def test_watch_once_assigns_and_notifies_and_a_second_run_changes_nothing(
 def test_users_import_is_all_or_nothing_with_line_numbers(
     env: dict[str, Any], tmp_path: Path
 ) -> None:
-    _run("db", "upgrade")
+    run_cli("db", "upgrade")
     bad = tmp_path / "users.csv"
     bad.write_text(
         "username,display_name,role,grid_code,email,phone\n"
@@ -131,7 +125,7 @@ def test_users_import_is_all_or_nothing_with_line_numbers(
         "li_member,重复,village_member,230321100201,,\n",
         encoding="utf-8",
     )
-    r = _run("users", "import", str(bad))
+    r = run_cli("users", "import", str(bad))
     assert r.exit_code == 4
     out = r.output
     assert "users.csv:3:" in out and "not an address" in out
@@ -149,7 +143,7 @@ def test_users_import_is_all_or_nothing_with_line_numbers(
         encoding="utf-8",
     )
     out_file = tmp_path / "passwords.csv"
-    r = _run("users", "import", str(good), "--passwords-out", str(out_file))
+    r = run_cli("users", "import", str(good), "--passwords-out", str(out_file))
     assert r.exit_code == 0, r.output
     lines = out_file.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "username,password" and len(lines) == 3
@@ -167,19 +161,19 @@ def test_users_import_is_all_or_nothing_with_line_numbers(
     with engine.connect() as conn:
         codes = dict(conn.execute(select(ReviewUser.username, ReviewUser.grid_code)).all())
     assert codes == {"li_member": "230321100201", "wang": "230321100000"}
-    r = _run("users", "import", str(good))
+    r = run_cli("users", "import", str(good))
     assert r.exit_code == 4 and "exists already" in r.output
-    r = _run("users", "list")
+    r = run_cli("users", "list")
     assert "li_member" in r.output and "$argon2" not in r.output
     engine.dispose()
 
 
 def test_users_add_refuses_a_weak_password_and_a_taken_name(env: dict[str, Any]) -> None:
-    _run("db", "upgrade")
+    run_cli("db", "upgrade")
     args = ["users", "add", "zhou", "--role", "analyst", "--grid", "2303", "--password-stdin"]
-    assert _run(*args, input="short\n").exit_code == 4
-    assert _run(*args, input="long-enough-pass\n").exit_code == 0
-    r = _run(*args, input="long-enough-pass\n")
+    assert run_cli(*args, input="short\n").exit_code == 4
+    assert run_cli(*args, input="long-enough-pass\n").exit_code == 0
+    r = run_cli(*args, input="long-enough-pass\n")
     assert r.exit_code == 4 and "taken" in r.output
 
 
@@ -229,8 +223,8 @@ def test_the_watch_loop_runs_when_due_and_stops_on_request(
 
 
 def test_dispatch_command_queues_without_sending_then_sends(env: dict[str, Any]) -> None:
-    _run("db", "upgrade")
-    r = _run(
+    run_cli("db", "upgrade")
+    r = run_cli(
         "users", "add", "chief_tangyuan", "--role", "field_chief", "--grid", "230828",
         "--email", "tangyuan@example.org", "--password-stdin", input=PASSWORD + "\n",
     )  # fmt: skip
@@ -242,12 +236,12 @@ def test_dispatch_command_queues_without_sending_then_sends(env: dict[str, Any])
     ingest_file(engine, settings, SAMPLE)
     engine.dispose()
     # Assignment is part of `daily`; here the stage runs on its own, for one day.
-    r = _run("dispatch", "--date", "2025-04-23", "--no-send")
+    r = run_cli("dispatch", "--date", "2025-04-23", "--no-send")
     assert r.exit_code == 0, r.output
     assert re.search(r"[1-9]\d* point\(s\) assigned", r.output)
     assert "queued, not sent" in r.output
     assert env["smtp"].inbox.mails == [] and env["robot"].received == []
-    r = _run("dispatch", "--date", "2025-04-23")
+    r = run_cli("dispatch", "--date", "2025-04-23")
     assert r.exit_code == 0, r.output
     assert "0 point(s) assigned" in r.output
     assert len(env["smtp"].inbox.to("tangyuan@example.org")) == 1
