@@ -23,25 +23,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from _common import best  # bench/ is on the path when a script runs
 
 from firewatch.config import Settings
 from firewatch.spatial import CountyIndex, attribute_points, load_boundaries
-
-
-def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def sample_points(province: Any, n: int, *, where: str, seed: int) -> tuple[np.ndarray, ...]:

@@ -27,10 +27,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from _common import best  # bench/ is on the path when a script runs
 
 from firewatch.config import Settings
 from firewatch.pipeline import attribute_frame, region_bbox
@@ -50,15 +49,6 @@ FILE = (
     / "J1_VIIRS_C2_Russia_Asia_24h_saved_2022-11-06.csv"
 )
 DAY = dt.date(2022, 11, 6)
-
-
-def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def main() -> None:

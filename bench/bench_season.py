@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from _common import best  # bench/ is on the path when a script runs
 
 from firewatch.config import Settings
 from firewatch.pipeline import attribute_frame
@@ -41,15 +40,6 @@ from firewatch.publish.season.fre import estimate_fre
 from firewatch.sources.firms import combine_reads, read_firms
 
 SERIES = Path(__file__).resolve().parent.parent / "tests/data/firms/viirs_noaa20_hlj_autumn2022"
-
-
-def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def detections(
