@@ -22,6 +22,7 @@ All functions take and return longitude first (x, y), as arrays; scalars are acc
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Final, Literal
 
 import numpy as np
@@ -154,6 +155,32 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArr
     return np.where(keep, x, x + dx), np.where(keep, y, y + dy)
 
 
+def _invert(
+    forward: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]],
+    tx: FloatArray,
+    ty: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    *,
+    tol: float,
+    max_iter: int,
+) -> tuple[FloatArray, FloatArray]:
+    """Solve ``forward(x, y) == (tx, ty)`` by fixed-point iteration from ``(x, y)``: each step
+    moves the estimate by the residual (for offset fields whose Jacobian is nearly the
+    identity), until the round trip is within ``tol`` degrees for every finite target."""
+    finite = np.isfinite(tx) & np.isfinite(ty)
+    for _ in range(max_iter):
+        cx, cy = forward(x, y)
+        rx, ry = cx - tx, cy - ty
+        x, y = x - rx, y - ry
+        if not np.any(np.maximum(np.abs(rx), np.abs(ry))[finite] >= tol):
+            return x, y
+    log.warning(  # pragma: no cover - the iterations here contract by ~1e-4 per step
+        "inverting %s: no convergence to %g deg in %d steps", forward.__name__, tol, max_iter
+    )
+    return x, y
+
+
 def gcj02_to_wgs84(
     lon: ArrayLike, lat: ArrayLike, *, tol: float = 1e-9, max_iter: int = 30
 ) -> tuple[FloatArray, FloatArray]:
@@ -182,20 +209,7 @@ def gcj02_to_wgs84(
     if not 0 < tol <= 1e-7:
         raise ValueError("tol must be in (0, 1e-7] degrees")
     gx, gy = _xy(lon, lat)
-    wx = gx.copy()
-    wy = gy.copy()
-    finite = np.isfinite(gx) & np.isfinite(gy)
-    for _ in range(max_iter):
-        cx, cy = wgs84_to_gcj02(wx, wy)
-        rx = cx - gx
-        ry = cy - gy
-        wx = wx - rx
-        wy = wy - ry
-        err = np.maximum(np.abs(rx), np.abs(ry))
-        if not np.any(err[finite] >= tol):
-            break
-    else:  # pragma: no cover - the iteration contracts by ~1e-4 per step
-        log.warning("gcj02_to_wgs84 did not converge to %g deg in %d steps", tol, max_iter)
+    wx, wy = _invert(wgs84_to_gcj02, gx, gy, gx, gy, tol=tol, max_iter=max_iter)
     # A point whose GCJ-02 position lies outside the box was never shifted.
     keep = out_of_china(gx, gy)
     return np.where(keep, gx, wx), np.where(keep, gy, wy)
@@ -222,18 +236,8 @@ def bd09_to_gcj02(
     y = by - 0.006
     z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    gx = z * np.cos(theta)
-    gy = z * np.sin(theta)
-    finite = np.isfinite(bx) & np.isfinite(by)
-    for _ in range(max_iter):
-        cx, cy = gcj02_to_bd09(gx, gy)
-        rx = cx - bx
-        ry = cy - by
-        gx = gx - rx
-        gy = gy - ry
-        if not np.any(np.maximum(np.abs(rx), np.abs(ry))[finite] >= tol):
-            break
-    return gx, gy
+    start = z * np.cos(theta), z * np.sin(theta)
+    return _invert(gcj02_to_bd09, bx, by, *start, tol=tol, max_iter=max_iter)
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
