@@ -92,7 +92,8 @@ def _decode(raw: bytes, origin: str) -> str:
 def _read_table(
     path: str | Path, required: Sequence[str], optional: Sequence[str]
 ) -> tuple[pd.DataFrame, str]:
-    """CSV -> string frame with a ``line`` column (physical line); ``#`` lines are comments."""
+    """CSV -> string frame with a ``line`` column (physical line) and every ``optional`` column
+    (empty when the file has none); ``#`` lines are comments."""
     p = Path(path)
     origin = p.name
     if not p.is_file():
@@ -120,6 +121,9 @@ def _read_table(
     cells = [(r + [""] * width)[:width] for r in body]
     frame = pd.DataFrame(cells, columns=header, dtype=object)
     frame = frame.apply(lambda s: s.astype("string").str.strip())
+    for col in optional:
+        if col not in frame:
+            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
     frame["line"] = [n for n, _ in numbered[1:]]
     frame["_too_many"] = too_many
     return frame, origin
@@ -145,6 +149,35 @@ def _common_checks(raw: pd.DataFrame, origin: str, q: list[Quarantine]) -> pd.Da
     f = _quarantine(f, year.isna() | (year % 1 != 0), "year is not a whole number", origin, q)
     code_ok = f["county_code"].str.fullmatch(r"\d{6}")
     return _quarantine(f, ~code_ok.astype(bool), "county_code is not a 6-digit code", origin, q)
+
+
+def _finish(
+    f: pd.DataFrame,
+    values: dict[str, pd.Series],
+    keys: list[str],
+    what: str,
+    origin: str,
+    q: list[Quarantine],
+) -> TableRead:
+    """The checked rows as a table (year, county, ``values``, source, line) with repeats of
+    ``keys`` quarantined; refused when no row is left."""
+    out = pd.DataFrame(
+        {
+            "year": pd.to_numeric(f["year"]).astype(int),
+            "county_code": f["county_code"].astype(str),
+            "county_name": f["county_name"],
+            **{k: v.loc[f.index] for k, v in values.items()},
+            "source": f["source"],
+            "line": f["line"].astype(int),
+        }
+    )
+    dup = out.duplicated(keys, keep="first")
+    out = _quarantine(out, dup, f"repeats an earlier row for this {what}", origin, q)
+    if out.empty:
+        raise CropStatsError(f"no usable row ({len(q)} quarantined)", origin=origin)
+    if q:
+        log.warning("%s: %d row(s) quarantined", origin, len(q))
+    return TableRead(frame=out.reset_index(drop=True), origin=origin, quarantined=q)
 
 
 def read_crop_statistics(path: str | Path, *, settings: SeasonSettings | None = None) -> TableRead:
@@ -194,28 +227,19 @@ def read_crop_statistics(path: str | Path, *, settings: SeasonSettings | None = 
     yld = yld.loc[f.index]
     # 30 t/ha is beyond any grain yield: most likely kg/mu or kg/ha in the wrong column.
     f = _quarantine(f, ~((yld >= 0) & (yld <= 30)), "yield_t_per_ha not in 0–30 t/ha", origin, q)
-    out = pd.DataFrame(
+    return _finish(
+        f,
         {
-            "year": pd.to_numeric(f["year"]).astype(int),
-            "county_code": f["county_code"].astype(str),
-            "county_name": (
-                f["county_name"] if "county_name" in f else pd.Series(pd.NA, index=f.index)
-            ),
-            "crop": crop.loc[f.index].astype(str),
-            "sown_area_ha": area.loc[f.index].astype(float),
-            "yield_t_per_ha": yld.loc[f.index].astype(float),
-            "source": f["source"] if "source" in f else pd.Series(pd.NA, index=f.index),
-            "line": f["line"].astype(int),
-        }
+            "crop": crop.astype(str),
+            "sown_area_ha": area.astype(float),
+            "yield_t_per_ha": yld.astype(float),
+            "production_t": (area * yld).astype(float),
+        },
+        ["year", "county_code", "crop"],
+        "year, county and crop",
+        origin,
+        q,
     )
-    dup = out.duplicated(["year", "county_code", "crop"], keep="first")
-    out = _quarantine(out, dup, "repeats an earlier row for this year, county and crop", origin, q)
-    out = out.assign(production_t=out["sown_area_ha"] * out["yield_t_per_ha"])
-    if out.empty:
-        raise CropStatsError(f"no usable row ({len(q)} quarantined)", origin=origin)
-    if q:
-        log.warning("%s: %d row(s) quarantined", origin, len(q))
-    return TableRead(frame=out.reset_index(drop=True), origin=origin, quarantined=q)
 
 
 def read_reported_rates(path: str | Path) -> TableRead:
@@ -227,23 +251,14 @@ def read_reported_rates(path: str | Path) -> TableRead:
     f = _common_checks(raw, origin, q)
     pct = _number(f["reported_utilization_pct"].str.rstrip("%"))
     f = _quarantine(f, ~((pct >= 0) & (pct <= 100)), "rate not in 0–100 %", origin, q)
-    out = pd.DataFrame(
-        {
-            "year": pd.to_numeric(f["year"]).astype(int),
-            "county_code": f["county_code"].astype(str),
-            "county_name": (
-                f["county_name"] if "county_name" in f else pd.Series(pd.NA, index=f.index)
-            ),
-            "reported_utilization": pct.loc[f.index] / 100,
-            "source": f["source"] if "source" in f else pd.Series(pd.NA, index=f.index),
-            "line": f["line"].astype(int),
-        }
+    return _finish(
+        f,
+        {"reported_utilization": pct / 100},
+        ["year", "county_code"],
+        "year and county",
+        origin,
+        q,
     )
-    dup = out.duplicated(["year", "county_code"], keep="first")
-    out = _quarantine(out, dup, "repeats an earlier row for this year and county", origin, q)
-    if out.empty:
-        raise CropStatsError(f"no usable row ({len(q)} quarantined)", origin=origin)
-    return TableRead(frame=out.reset_index(drop=True), origin=origin, quarantined=q)
 
 
 def straw_resources(crops: pd.DataFrame, settings: SeasonSettings | None = None) -> pd.DataFrame:
