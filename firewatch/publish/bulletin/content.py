@@ -30,6 +30,7 @@ from firewatch.publish.bulletin.coverage import DayStatus, day_statuses, load_co
 from firewatch.publish.bulletin.dms import format_dms
 from firewatch.publish.bulletin.i18n import fmt_date, fmt_number, join_list, numeral, tr
 from firewatch.schema import BEIJING_TZ
+from firewatch.spatial.grid import POINT_GRID_COLUMNS
 
 if TYPE_CHECKING:
     from firewatch.config import Settings
@@ -57,9 +58,6 @@ log = logging.getLogger(__name__)
 Edition = Literal["internal", "public"]
 ColumnKind = Literal["text", "int", "float", "prob", "time", "datetime", "date", "dms", "deg"]
 
-#: The grid's columns that name or reach a person (only ever in the internal edition; the
-#: public edition drops them with everything else personal: ``points.public_edition``).
-PERSONAL = ("field_chief", "field_chief_phone", "grid_member", "grid_member_phone")
 
 _INSTRUMENTS = {
     "Terra": "MODIS",
@@ -70,15 +68,7 @@ _INSTRUMENTS = {
 }
 #: Columns each area adds, keyed by the column that says whether the area had anything to add.
 _AREA_GROUPS: dict[str, tuple[str, ...]] = {
-    "township_code": (
-        "township_code",
-        "township_name",
-        "village_code",
-        "village_name",
-        "grid_flags",
-        "grid_synthetic",
-        *PERSONAL,
-    ),
+    "township_code": POINT_GRID_COLUMNS,
     "fp_class": ("fp_class", "p_straw", "fp_explanation", "model_version", "label_source"),
     "review_status": ("review_status", "verdict", "deadline", "answered_at"),
 }
